@@ -1,0 +1,53 @@
+# vpsie-autoscaler — developer entry points. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: help install test test-unit lint fmt run bench testenv tools clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install the package with its dev tools
+
+testenv: ## build (once) and cache the Kubernetes control plane used by the tests
+	bash hack/testenv-build.sh
+
+tools: ## build (once) and cache helm and promtool
+	bash hack/testenv-build.sh tools
+
+test: install testenv ## run every test tier (unit, integration, e2e) as CI does
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: install ## run the fast tiers only (no control plane)
+	$(PY) -m pytest -m "not integration and not e2e" $(PYTEST_ARGS)
+
+lint: install ## ruff, formatting, mypy strict and the import contracts
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+fmt: install ## format and auto-fix
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+run: install ## run the daemon against the current kubeconfig
+	$(VENV)/bin/vpsie-autoscaler run $(ARGS)
+
+bench: install ## run the benchmarks; results land in bench/results/
+	@set -e; for b in bench/*.py; do echo "== $$b"; $(PY) $$b; done
+
+clean: ## remove the virtualenv and caches (not the control-plane build cache)
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,174 @@
+"""Composition root: builds the object graph and owns the process TaskGroups.
+
+Start-up order (architecture §3): informers → all synced (ready) → leader election →
+leader scope (controllers). Shutdown: the stop signal marks the process not ready and
+unwinds the process TaskGroup, which cancels the leader scope, releases the Lease (the
+elector does that, shielded and bounded), stops informers and servers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from typing import Any
+
+import uvloop
+from kubernetes_asyncio import client as k8s
+
+from autoscaler.clock import Clock, LoopClock
+from autoscaler.kube.client import KubeConfigError, api_client, load_configuration
+from autoscaler.kube.informer import Informer, wait_for_all_synced
+from autoscaler.kube.leader import LeaderElectionConfig, LeaderElector, LeadershipLost
+from autoscaler.kube.lease_client import KubeLeaseClient
+from autoscaler.kube.listwatch import KubeListWatch
+from autoscaler.kube.projection import project_node, project_pdb, project_pod
+from autoscaler.kube.store import nodes_by_group, pods_by_node
+from autoscaler.lifecycle import GracefulStop, StopSignal
+from autoscaler.observability.health import Health
+from autoscaler.observability.leader_metrics import LeaderElectionMetrics
+from autoscaler.observability.logs import configure_logging
+from autoscaler.observability.registry import new_registry
+from autoscaler.server import BoundPorts, serve
+from autoscaler.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+
+
+def build_informers(
+    api: k8s.ApiClient, settings: Settings, *, clock: Clock
+) -> dict[str, Informer[Any]]:
+    """The informers every replica keeps warm, keyed by a short name."""
+    core = k8s.CoreV1Api(api)
+    policy = k8s.PolicyV1Api(api)
+    source = functools.partial(KubeListWatch, request_timeout=settings.kube.request_timeout_s)
+    common: dict[str, Any] = {"clock": clock, "page_size": settings.watch.page_size}
+    return {
+        "nodes": Informer(
+            source(core.list_node),
+            transform=project_node,
+            name="nodes",
+            indexers={"nodes_by_group": nodes_by_group},
+            **common,
+        ),
+        "pods": Informer(
+            source(core.list_pod_for_all_namespaces),
+            transform=project_pod,
+            name="pods",
+            indexers={"pods_by_node": pods_by_node},
+            **common,
+        ),
+        "pdbs": Informer(
+            source(policy.list_pod_disruption_budget_for_all_namespaces),
+            transform=project_pdb,
+            name="pdbs",
+            **common,
+        ),
+    }
+
+
+class Daemon:
+    """The running autoscaler: informers, servers, leader election and the leader scope."""
+
+    def __init__(self, settings: Settings, *, api: k8s.ApiClient, clock: Clock) -> None:
+        self.settings = settings
+        self.registry = new_registry()
+        self.health = Health()
+        self.informers = build_informers(api, settings, clock=clock)
+        for name, informer in self.informers.items():
+            self.health.add_readiness_check(f"informer {name}", informer.has_synced)
+        kube = settings.kube
+        metrics = LeaderElectionMetrics(self.registry)
+        self.elector = LeaderElector(
+            KubeLeaseClient(api, request_timeout=kube.request_timeout_s),
+            LeaderElectionConfig(
+                lease_name=kube.lease_name,
+                namespace=kube.namespace,
+                lease_duration=kube.lease_duration_s,
+                renew_deadline=kube.renew_deadline_s,
+                retry_period=kube.retry_period_s,
+                request_timeout=min(kube.request_timeout_s, kube.renew_deadline_s),
+            ),
+            clock=clock,
+            on_change=lambda s: metrics.set_master_status(s.lease, is_leader=s.is_leader),
+        )
+
+    async def run(
+        self, stop: StopSignal, *, bound: asyncio.Future[BoundPorts] | None = None
+    ) -> None:
+        """Run until ``stop`` is signalled (returns) or something fails (raises)."""
+        server = self.settings.server
+        try:
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(self._stop_when_signalled(stop), name="signal-watcher")
+                tg.create_task(
+                    serve(
+                        host=server.host,
+                        metrics_port=server.metrics_port,
+                        probes_port=server.probes_port,
+                        registry=self.registry,
+                        health=self.health,
+                        bound=bound,
+                    ),
+                    name="http-server",
+                )
+                for name, informer in self.informers.items():
+                    tg.create_task(informer.run(), name=f"informer-{name}")
+                tg.create_task(self._lead_when_synced(), name="leader-election")
+        except* GracefulStop:
+            log.info("stopped gracefully")
+
+    async def _stop_when_signalled(self, stop: StopSignal) -> None:
+        await stop.stop.wait()
+        self.health.mark_stopping()
+        raise GracefulStop
+
+    async def _lead_when_synced(self) -> None:
+        await wait_for_all_synced(self.informers.values())
+        log.info("informers synced", extra={"informers": sorted(self.informers)})
+        if not self.settings.kube.leader_election:
+            await self._leader_scope()
+            return
+        await self.elector.run(self._leader_scope)
+
+    async def _leader_scope(self) -> None:
+        """Everything only the leader does. Controllers join this scope as they are built."""
+        log.info("leading", extra={"identity": self.elector.statistics().identity})
+        try:
+            await asyncio.Event().wait()
+        finally:
+            log.info("leader scope stopped")
+
+
+async def amain(settings: Settings, *, bound: asyncio.Future[BoundPorts] | None = None) -> int:
+    """Run the daemon on the current loop; return the process exit code."""
+    stop = StopSignal(shutdown_timeout_s=settings.server.shutdown_timeout_s)
+    stop.install()
+    try:
+        kube = settings.kube
+        cfg = await load_configuration(
+            kubeconfig=kube.kubeconfig, context=kube.context, timeout_s=kube.request_timeout_s
+        )
+        async with api_client(cfg) as api:
+            await Daemon(settings, api=api, clock=LoopClock()).run(stop, bound=bound)
+    except KubeConfigError as err:
+        log.error("cannot configure the Kubernetes client", extra={"error": str(err)})
+        return EXIT_FAILED
+    except ExceptionGroup as group:
+        lost, rest = group.split(LeadershipLost)
+        if rest is not None or lost is None:
+            raise
+        log.error("lost leadership: exiting so that the pod restarts as a follower")
+        return EXIT_FAILED
+    finally:
+        stop.uninstall()
+    return EXIT_OK
+
+
+def run_daemon(settings: Settings) -> int:
+    """Configure logging and run the daemon on a uvloop event loop."""
+    configure_logging(level=settings.logging.level_number, fmt=settings.logging.format)
+    return uvloop.run(amain(settings))

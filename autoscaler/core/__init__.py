@@ -1,0 +1,1 @@
+"""The pure, synchronous, deterministic decision core (no I/O, no clock reads)."""

@@ -1,0 +1,1 @@
+"""Kubernetes API access: errors, list/watch, stores, informers, work queues, leader election."""

@@ -1,0 +1,176 @@
+"""Settings: nested groups read from the environment and an optional config file.
+
+Environment variables use the prefix ``VPSIE_AUTOSCALER_`` and ``__`` between a group
+and its field, e.g. ``VPSIE_AUTOSCALER_QUEUE__WORKERS=4``. A YAML or JSON config file
+(``--config`` or ``VPSIE_AUTOSCALER_CONFIG_FILE``) gives the same keys as a mapping;
+the environment wins over the file, and command-line flags win over both.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+ENV_PREFIX = "VPSIE_AUTOSCALER_"
+
+
+class _Group(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class KubeSettings(_Group):
+    """How to reach the Kubernetes API server."""
+
+    kubeconfig: Path | None = Field(
+        None, description="kubeconfig file; unset means in-cluster config, else ~/.kube/config"
+    )
+    context: str | None = Field(None, description="kubeconfig context to use")
+    namespace: str = Field("vpsie-system", description="namespace of NodeGroups and the Lease")
+    request_timeout_s: float = Field(30.0, gt=0, description="deadline of one API request")
+    qps: float = Field(50.0, gt=0, description="client-side rate of write requests per second")
+    lease_name: str = Field("vpsie-autoscaler", min_length=1, description="leader-election Lease")
+    lease_duration_s: float = Field(15.0, gt=0, description="leader lease duration")
+    renew_deadline_s: float = Field(10.0, gt=0, description="leader gives up after this")
+    retry_period_s: float = Field(2.0, gt=0, description="interval between lease attempts")
+    leader_election: bool = Field(True, description="elect a leader; off only for one replica")
+
+    @model_validator(mode="after")
+    def _lease_timings(self) -> KubeSettings:
+        if not self.lease_duration_s > self.renew_deadline_s:
+            raise ValueError("lease_duration_s must be greater than renew_deadline_s")
+        if not self.renew_deadline_s > self.retry_period_s * 1.2:
+            raise ValueError("renew_deadline_s must be greater than 1.2 x retry_period_s")
+        return self
+
+
+class VPSieSettings(_Group):
+    """How to reach the VPSie API."""
+
+    url: str = Field("https://api.vpsie.com/v2", description="VPSie API base URL")
+    token: SecretStr | None = Field(None, description="API token (from a Secret; never logged)")
+    client_id: SecretStr | None = Field(None, description="OAuth client id, instead of a token")
+    client_secret: SecretStr | None = Field(None, description="OAuth client secret")
+    request_timeout_s: float = Field(30.0, gt=0, description="deadline of one VPSie request")
+    max_retries: int = Field(3, ge=0, le=10, description="retries of idempotent calls")
+
+
+class ScalingSettings(_Group):
+    """Cluster-wide scaling policy."""
+
+    scan_interval_s: float = Field(10.0, gt=0, description="scale-down tick interval")
+    batch_idle_s: float = Field(1.0, gt=0, description="scale-up batcher idle window")
+    batch_max_s: float = Field(10.0, gt=0, description="scale-up batcher maximum window")
+    max_nodes_total: int = Field(0, ge=0, description="cluster-wide node limit; 0 = none")
+    max_empty_bulk_delete: int = Field(10, ge=1, description="parallel deletions of empty nodes")
+    max_drain_parallelism: int = Field(1, ge=1, description="nodes drained at once")
+    max_graceful_termination_s: int = Field(600, ge=0, le=3600, description="grace cap on evict")
+    max_node_provision_time_s: float = Field(900.0, gt=0, description="provision+join timeout")
+    dry_run: bool = Field(False, description="decide and explain, but change nothing")
+
+    @model_validator(mode="after")
+    def _batch_windows(self) -> ScalingSettings:
+        if self.batch_idle_s > self.batch_max_s:
+            raise ValueError("batch_idle_s must not exceed batch_max_s")
+        return self
+
+
+class QueueSettings(_Group):
+    """Work queues and their workers."""
+
+    workers: int = Field(2, ge=1, le=64, description="reconcile workers per controller")
+    drain_workers: int = Field(4, ge=1, le=64, description="drain worker pool size")
+    base_delay_s: float = Field(0.005, gt=0, description="per-item retry backoff start")
+    max_delay_s: float = Field(1000.0, gt=0, description="per-item retry backoff cap")
+    bucket_qps: float = Field(10.0, gt=0, description="overall retry rate")
+    bucket_burst: int = Field(100, ge=1, description="overall retry burst")
+
+
+class WatchSettings(_Group):
+    """List/watch behaviour of the informers."""
+
+    page_size: int = Field(500, ge=1, le=10000, description="items per list page")
+    min_timeout_s: int = Field(300, ge=1, description="lower bound of watch timeoutSeconds")
+    max_timeout_s: int = Field(600, ge=1, description="upper bound of watch timeoutSeconds")
+    inactivity_timeout_s: float = Field(70.0, gt=0, description="silence that means a dead watch")
+    resync_s: float = Field(0.0, ge=0, description="periodic resync of handlers; 0 = off")
+
+    @model_validator(mode="after")
+    def _timeouts(self) -> WatchSettings:
+        if self.min_timeout_s > self.max_timeout_s:
+            raise ValueError("min_timeout_s must not exceed max_timeout_s")
+        return self
+
+
+class ServerSettings(_Group):
+    """HTTP endpoints and shutdown."""
+
+    host: str = Field("0.0.0.0", description="address the HTTP servers bind to")
+    metrics_port: int = Field(8080, ge=0, le=65535, description="/metrics port (0 = any free)")
+    probes_port: int = Field(8081, ge=0, le=65535, description="/healthz, /readyz port")
+    shutdown_timeout_s: float = Field(10.0, gt=0, description="deadline of a graceful stop")
+
+
+class LoggingSettings(_Group):
+    """Log output."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="log level")
+    format: Literal["json", "text"] = Field("json", description="one JSON object per line, or text")
+
+    @property
+    def level_number(self) -> int:
+        """The numeric logging level."""
+        return logging.getLevelNamesMapping()[self.level]
+
+
+class Settings(BaseSettings):
+    """All settings of the daemon."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+        yaml_file=None,
+    )
+
+    config_file: Path | None = Field(None, description="YAML/JSON file with these settings")
+    kube: KubeSettings = KubeSettings()
+    vpsie: VPSieSettings = VPSieSettings()
+    scaling: ScalingSettings = ScalingSettings()
+    queue: QueueSettings = QueueSettings()
+    watch: WatchSettings = WatchSettings()
+    server: ServerSettings = ServerSettings()
+    logging: LoggingSettings = LoggingSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Order: explicit arguments (flags), environment, then the config file."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = _config_file_from(init_settings(), env_settings())
+        if path is not None:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
+        return tuple(sources)
+
+
+def _config_file_from(*layers: dict[str, Any]) -> Path | None:
+    for layer in layers:
+        value = layer.get("config_file")
+        if value:
+            return Path(value)
+    return None
