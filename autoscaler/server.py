@@ -71,12 +71,15 @@ async def serve(
     bound: asyncio.Future[BoundPorts] | None = None,
 ) -> None:
     """Serve both applications until cancelled; report the bound ports through ``bound``."""
-    runners = [web.AppRunner(metrics_app(registry)), web.AppRunner(probes_app(health))]
+    runners = [
+        web.AppRunner(metrics_app(registry), shutdown_timeout=1.0),
+        web.AppRunner(probes_app(health), shutdown_timeout=1.0),
+    ]
     try:
         ports = []
         for runner, port in zip(runners, (metrics_port, probes_port), strict=True):
             await runner.setup()
-            site = web.TCPSite(runner, host, port, shutdown_timeout=1.0)
+            site = web.TCPSite(runner, host, port)
             await site.start()
             ports.append(runner.addresses[0][1])
         if bound is not None:
