@@ -19,7 +19,12 @@ from kubernetes_asyncio import client as k8s
 from autoscaler.clock import Clock, LoopClock
 from autoscaler.kube.client import KubeConfigError, api_client, load_configuration
 from autoscaler.kube.informer import Informer, wait_for_all_synced
-from autoscaler.kube.leader import LeaderElectionConfig, LeaderElector, LeadershipLost
+from autoscaler.kube.leader import (
+    LeaderElectionConfig,
+    LeaderElectionStatistics,
+    LeaderElector,
+    LeadershipLost,
+)
 from autoscaler.kube.lease_client import KubeLeaseClient
 from autoscaler.kube.listwatch import KubeListWatch
 from autoscaler.kube.projection import project_node, project_pdb, project_pod
@@ -81,7 +86,10 @@ class Daemon:
         for name, informer in self.informers.items():
             self.health.add_readiness_check(f"informer {name}", informer.has_synced)
         kube = settings.kube
-        metrics = LeaderElectionMetrics(self.registry)
+        self._leader_metrics = LeaderElectionMetrics(self.registry)
+        self._leader_metrics.set_master_status(
+            f"{kube.namespace}/{kube.lease_name}", is_leader=False
+        )
         self.elector = LeaderElector(
             KubeLeaseClient(api, request_timeout=kube.request_timeout_s),
             LeaderElectionConfig(
@@ -93,7 +101,14 @@ class Daemon:
                 request_timeout=min(kube.request_timeout_s, kube.renew_deadline_s),
             ),
             clock=clock,
-            on_change=lambda s: metrics.set_master_status(s.lease, is_leader=s.is_leader),
+            on_change=self._on_leadership_change,
+        )
+
+    def _on_leadership_change(self, stats: LeaderElectionStatistics) -> None:
+        self._leader_metrics.set_master_status(stats.lease, is_leader=stats.is_leader)
+        log.info(
+            "leadership observed",
+            extra={"lease": stats.lease, "leader": stats.is_leader, "holder": stats.holder},
         )
 
     async def run(
