@@ -49,3 +49,15 @@ async def _assert_no_leaked_tasks() -> AsyncIterator[None]:
     for task in leaked:
         task.cancel()
     assert not leaked, f"test left pending asyncio tasks behind: {leaked}"
+
+
+@pytest.fixture
+async def hangs_fail() -> AsyncIterator[None]:
+    """Keep a far timer on the loop, so looptime's end of time also ends an idle hang.
+
+    Use with ``looptime(end=...)``: a test waiting on something that never comes then
+    fails at the virtual deadline instead of blocking the run.
+    """
+    handle = asyncio.get_running_loop().call_later(10**9, lambda: None)
+    yield
+    handle.cancel()
