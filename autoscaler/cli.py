@@ -1,4 +1,4 @@
-"""Command line: ``vpsie-autoscaler run | version``.
+"""Command line: ``vpsie-autoscaler run | simulator | version``.
 
 Every setting is also a flag of ``run``; ``run --help`` lists each with its default and
 environment variable. Invalid configuration exits with code 2 and one line per problem,
@@ -17,6 +17,11 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from autoscaler import __version__
 from autoscaler.settings import ENV_PREFIX, Settings
+from autoscaler.simulator.serving import (
+    add_simulator_arguments,
+    run_simulator_cli,
+    simulator_options,
+)
 
 EXIT_CONFIG = 2
 
@@ -88,6 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
         "which override the config file.",
     )
     _add_settings_flags(run)
+    simulator = sub.add_parser(
+        "simulator",
+        help="serve the VPSie API simulator (for tests and demos)",
+        description="Serve a simulated VPSie API with its quirks and fault-injection knobs; "
+        "inspect and steer it under /__sim/.",
+    )
+    add_simulator_arguments(simulator)
     sub.add_parser("version", help="print the version and exit")
     return parser
 
@@ -133,6 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "version":
         print(f"vpsie-autoscaler {__version__}")
         return 0
+    if args.command == "simulator":
+        return run_simulator_cli(**simulator_options(args))
     try:
         settings = settings_from_args(args)
     except ValidationError as err:
