@@ -53,14 +53,51 @@ class KubeSettings(_Group):
 
 
 class VPSieSettings(_Group):
-    """How to reach the VPSie API."""
+    """How to reach the VPSie API, and the provisioning mode."""
 
-    url: str = Field("https://api.vpsie.com/v2", description="VPSie API base URL")
+    mode: Literal["vke", "vm"] = Field(
+        "vke", description="vke: VPSie managed Kubernetes node groups; vm: plain VPSie VMs"
+    )
+    url: str = Field("https://api.vpsie.com", description="VPSie API base URL (scheme and host)")
+    vm_prefix: str = Field("/api/v2/vm", description="path prefix of the VM routes")
+    allow_http: bool = Field(False, description="permit a plain-http URL (simulator only)")
     token: SecretStr | None = Field(None, description="API token (from a Secret; never logged)")
     client_id: SecretStr | None = Field(None, description="OAuth client id, instead of a token")
     client_secret: SecretStr | None = Field(None, description="OAuth client secret")
+    account_password: SecretStr | None = Field(
+        None, description="VPSie account password; vm mode needs it to delete VMs"
+    )
+    cluster_identifier: str | None = Field(None, description="VKE cluster UUID (vke mode)")
+    dc_identifier: str | None = Field(None, description="default datacenter UUID (vm mode)")
+    os_identifier: str | None = Field(None, description="default OS image UUID (vm mode)")
+    project_id: int | None = Field(None, ge=0, description="numeric VPSie project id (vm mode)")
+    hostname_prefix: str = Field(
+        "vpsie", pattern=r"^[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?$", description="VM name prefix"
+    )
+    delete_reason: str = Field(
+        "scaled down by vpsie-autoscaler", min_length=1, description="reason sent on VM deletes"
+    )
+    connect_timeout_s: float = Field(5.0, gt=0, description="deadline of a TCP/TLS connect")
     request_timeout_s: float = Field(30.0, gt=0, description="deadline of one VPSie request")
     max_retries: int = Field(3, ge=0, le=10, description="retries of idempotent calls")
+    max_in_flight: int = Field(4, ge=1, description="concurrent VPSie requests")
+    rate_per_s: float = Field(2.0, gt=0, description="client-side request rate")
+    burst: int = Field(10, ge=1, description="client-side request burst")
+    backoff_base_s: float = Field(0.5, gt=0, description="first retry backoff")
+    backoff_cap_s: float = Field(30.0, gt=0, description="retry backoff cap")
+    breaker_failures: int = Field(5, ge=1, description="consecutive failures that open the breaker")
+    breaker_open_s: float = Field(30.0, gt=0, description="how long the breaker stays open")
+    breaker_close_after: int = Field(2, ge=1, description="probe successes that close it")
+    unknown_outcome_window_s: float = Field(
+        180.0, gt=0, description="how long to look for a create whose answer was lost"
+    )
+    poll_interval_s: float = Field(10.0, gt=0, description="interval of provisioning polls")
+    reserved_cpu_m: int = Field(100, ge=0, description="CPU kept back from node capacity (m)")
+    reserved_memory_mi: int = Field(356, ge=0, description="memory kept back (MiB)")
+    reserved_ephemeral_storage_pct: int = Field(
+        10, ge=0, le=100, description="disk kept back (percent)"
+    )
+    max_pods: int = Field(110, ge=1, description="pods per node in node templates")
 
 
 class ScalingSettings(_Group):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,8 +16,6 @@ from autoscaler.settings import Settings
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    import os
-
     for key in list(os.environ):
         if key.startswith("VPSIE_AUTOSCALER_"):
             monkeypatch.delenv(key)
@@ -51,9 +50,7 @@ def test_environment_uses_prefix_and_double_underscore(monkeypatch: pytest.Monke
     assert s.logging.level == "DEBUG"
 
 
-def test_flag_beats_environment_beats_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_flag_beats_environment_beats_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text("queue:\n  workers: 3\n  drain_workers: 5\nwatch:\n  page_size: 42\n")
     monkeypatch.setenv("VPSIE_AUTOSCALER_QUEUE__DRAIN_WORKERS", "6")
@@ -157,6 +154,7 @@ def test_missing_config_file_exits_2(capsys: pytest.CaptureFixture[str], tmp_pat
 def test_run_help_documents_every_setting_with_default() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "autoscaler", "run", "--help"],
+        env={**os.environ, "COLUMNS": "200"},  # long variable names are not broken
         capture_output=True,
         text=True,
         check=True,
@@ -181,3 +179,18 @@ def test_run_help_documents_every_setting_with_default() -> None:
 def test_version_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["version"]) == 0
     assert capsys.readouterr().out.startswith("vpsie-autoscaler ")
+
+
+def test_vpsie_settings_map_onto_the_client_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    from autoscaler.vpsie.config import VPSieClientConfig
+
+    monkeypatch.setenv("VPSIE_AUTOSCALER_VPSIE__TOKEN", "tkn")
+    monkeypatch.setenv("VPSIE_AUTOSCALER_VPSIE__CLUSTER_IDENTIFIER", "c-1")
+    monkeypatch.setenv("VPSIE_AUTOSCALER_VPSIE__RESERVED_MEMORY_MI", "512")
+    config = VPSieClientConfig.from_settings(Settings().vpsie)
+    assert config.mode == "vke"
+    assert config.cluster_identifier == "c-1"
+    assert config.token is not None
+    assert config.token.get_secret_value() == "tkn"
+    assert config.reserved.memory_mi == 512
+    assert config.api_url == "https://api.vpsie.com"

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from autoscaler.clock import Clock
+from autoscaler.settings import VPSieSettings
 from autoscaler.vpsie.auth import Authenticator, ExchangedToken, Send, StaticToken
 from autoscaler.vpsie.http import ClientLimits, origin_of
 from autoscaler.vpsie.retry import RetryPolicy
@@ -80,6 +81,18 @@ class VPSieClientConfig(BaseModel):
         if self.mode == "vm" and self.account_password is None:
             raise ValueError("vm mode needs account_password (VPSie asks for it on VM deletes)")
         return self
+
+    @classmethod
+    def from_settings(cls, settings: VPSieSettings) -> VPSieClientConfig:
+        """Build the client config from the daemon's ``vpsie`` settings group."""
+        values = settings.model_dump()
+        reserved = ReservedResources(
+            cpu_m=values.pop("reserved_cpu_m"),
+            memory_mi=values.pop("reserved_memory_mi"),
+            ephemeral_storage_pct=values.pop("reserved_ephemeral_storage_pct"),
+            pods=values.pop("max_pods"),
+        )
+        return cls(api_url=values.pop("url"), reserved=reserved, **values)
 
     def limits(self) -> ClientLimits:
         """Timeouts, pacing, retry and breaker settings for ``HttpClient``."""
