@@ -48,9 +48,7 @@ def _violations(tree: ast.AST) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize(
-    "path", sorted(CORE.rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT))
-)
+@pytest.mark.parametrize("path", sorted(CORE.rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
 def test_core_module_is_pure(path: Path) -> None:
     assert _violations(ast.parse(path.read_text(), str(path))) == []
 
@@ -60,7 +58,9 @@ def test_core_module_is_pure(path: Path) -> None:
     [
         pytest.param("import asyncio", ["line 1: asyncio"], id="asyncio"),
         pytest.param("from time import monotonic", ["line 1: time"], id="time"),
-        pytest.param("import datetime\nx = datetime.datetime.now()", ["line 2: clock read .now()"], id="now"),
+        pytest.param(
+            "import datetime\nx = datetime.datetime.now()", ["line 2: clock read .now()"], id="now"
+        ),
         pytest.param("from dataclasses import dataclass", [], id="allowed"),
     ],
 )

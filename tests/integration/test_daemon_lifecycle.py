@@ -15,7 +15,9 @@ LEASE = "vpsie-autoscaler"
 
 
 @pytest.fixture
-def daemon(testenv: ControlPlane, kube_ns: TestNamespace, tmp_path: Path) -> Iterator[DaemonProcess]:
+def daemon(
+    testenv: ControlPlane, kube_ns: TestNamespace, tmp_path: Path
+) -> Iterator[DaemonProcess]:
     proc = DaemonProcess(
         tmp_path,
         kubeconfig=testenv.admin_kubeconfig,
