@@ -31,9 +31,9 @@ from typing import Any
 
 import orjson
 
+from autoscaler.core.records import PodRecord
 from autoscaler.kube.informer import Informer
 from autoscaler.kube.projection import TEMPLATES, project_pod
-from autoscaler.kube.records import PodRecord
 from autoscaler.kube.sharing import SHARED
 from autoscaler.kube.store import pods_by_node
 

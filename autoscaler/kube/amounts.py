@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from autoscaler.core.quantity import int_value, milli_value
-from autoscaler.kube.records import Resources
+from autoscaler.core.records import Resources
 from autoscaler.kube.sharing import SHARED, Interner
 
 __all__ = ["pod_requests", "resources_of"]

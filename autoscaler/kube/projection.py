@@ -16,9 +16,7 @@ from typing import Any
 
 import orjson
 
-from autoscaler.kube.amounts import pod_requests, resources_of
-from autoscaler.kube.bodies import NodeBody, PdbBody, PodBody, PodSpecBody, TolerationBody
-from autoscaler.kube.records import (
+from autoscaler.core.records import (
     Affinity,
     NodeRecord,
     Pairs,
@@ -28,6 +26,8 @@ from autoscaler.kube.records import (
     Taint,
     Toleration,
 )
+from autoscaler.kube.amounts import pod_requests, resources_of
+from autoscaler.kube.bodies import NodeBody, PdbBody, PodBody, PodSpecBody, TolerationBody
 from autoscaler.kube.selectors import affinity_of, label_selector
 from autoscaler.kube.sharing import SHARED, Interner, pairs
 

@@ -11,8 +11,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from autoscaler.kube.bodies import LabelSelectorBody, RequirementBody
-from autoscaler.kube.records import (
+from autoscaler.core.records import (
     Affinity,
     LabelSelector,
     NodeSelectorTerm,
@@ -20,6 +19,7 @@ from autoscaler.kube.records import (
     Requirement,
     TopologySpread,
 )
+from autoscaler.kube.bodies import LabelSelectorBody, RequirementBody
 from autoscaler.kube.sharing import SHARED, Interner
 
 __all__ = ["affinity_of", "label_selector", "requirements"]

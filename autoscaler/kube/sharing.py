@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any, TypeVar, cast
 
-from autoscaler.kube.records import Pairs
+from autoscaler.core.records import Pairs
 
 __all__ = ["SHARED", "Interner", "pairs"]
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-from autoscaler.kube.records import NodeRecord, PodRecord
+from autoscaler.core.records import NodeRecord, PodRecord
 
 __all__ = [
     "DeletedFinalStateUnknown",

@@ -4,20 +4,27 @@
 
     add_simulator_arguments(subparser)  # --host --port --config --seed --clock --clock-factor
     return run_simulator_cli(**simulator_options(args))
+
+``--kubeconfig PATH`` installs the Kubernetes Node bridge (``bridge.py``) as the node hook:
+every worker that joins becomes a Node of that cluster, each with the ``--node-label``s.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 from aiohttp import web
 
 from autoscaler.simulator.app import create_app
+from autoscaler.simulator.bridge import BridgeError, open_bridge
+from autoscaler.simulator.bridge_nodes import NodeOptions, parse_label
 from autoscaler.simulator.clock import SimClock
 from autoscaler.simulator.config import SimulatorConfig, load_config
 from autoscaler.simulator.hooks import NodeHook
@@ -63,11 +70,33 @@ def add_simulator_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--clock-factor", type=float, default=None, help="speed-up of the scaled clock"
     )
+    parser.add_argument(
+        "--kubeconfig",
+        type=Path,
+        default=None,
+        help="create a Kubernetes Node (kwok-managed) in this cluster for every worker that joins",
+    )
+    parser.add_argument(
+        "--node-label",
+        dest="node_labels",
+        action="append",
+        type=_label_flag,
+        default=None,
+        metavar="KEY=VALUE",
+        help="extra label on every Node the bridge creates (repeatable; with --kubeconfig)",
+    )
+
+
+def _label_flag(text: str) -> tuple[str, str]:
+    try:
+        return parse_label(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
 
 
 def simulator_options(args: argparse.Namespace) -> dict[str, Any]:
     """The keyword arguments of ``run_simulator_cli`` from parsed flags."""
-    return {
+    options = {
         "host": args.host,
         "port": args.port,
         "config": args.config,
@@ -75,6 +104,11 @@ def simulator_options(args: argparse.Namespace) -> dict[str, Any]:
         "clock": args.clock,
         "clock_factor": args.clock_factor,
     }
+    if args.kubeconfig is not None:  # the bridge's flags, only when given
+        options["kubeconfig"] = args.kubeconfig
+    if args.node_labels:
+        options["node_labels"] = args.node_labels
+    return options
 
 
 def configure(
@@ -104,9 +138,16 @@ def run_simulator_cli(
     host: str = "127.0.0.1",
     clock: Literal["real", "scaled", "manual"] | None = None,
     clock_factor: float | None = None,
+    kubeconfig: Path | None = None,
+    node_labels: Sequence[tuple[str, str]] = (),
 ) -> int:
-    """Load the world file, then serve until SIGINT or SIGTERM; return the exit code."""
+    """Load the world file, then serve until SIGINT or SIGTERM; return the exit code.
+
+    With ``kubeconfig``, workers become Nodes of that cluster (exit code 2 if unreadable).
+    """
     settings = configure(load_config(config), seed=seed, clock=clock, clock_factor=clock_factor)
+    if node_labels and kubeconfig is None:
+        log.warning("--node-label has no effect without --kubeconfig")
 
     async def main() -> None:
         task = asyncio.current_task()
@@ -115,9 +156,18 @@ def run_simulator_cli(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, task.cancel)
         try:
-            await serve(settings, host=host, port=port)
+            async with contextlib.AsyncExitStack() as stack:
+                hook = None
+                if kubeconfig is not None:
+                    options = NodeOptions(extra_labels=dict(node_labels))
+                    hook = await stack.enter_async_context(open_bridge(kubeconfig, options=options))
+                await serve(settings, host=host, port=port, node_hook=hook)
         except asyncio.CancelledError:
             log.info("simulator stopped")
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except BridgeError as err:
+        log.error("cannot start the Node bridge: %s", err)
+        return 2
     return 0

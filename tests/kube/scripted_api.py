@@ -23,7 +23,7 @@ import orjson
 from aiohttp import web
 from kubernetes_asyncio.client import ApiClient, Configuration, CoreV1Api
 
-from autoscaler.kube.records import PodRecord
+from autoscaler.core.records import PodRecord
 from autoscaler.kube.store import Store
 
 Raw = dict[str, Any]

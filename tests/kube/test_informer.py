@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from kubernetes_asyncio.client import CoreV1Api
 
+from autoscaler.core.records import NodeRecord, PodRecord
 from autoscaler.kube.informer import Informer, wait_for_all_synced
 from autoscaler.kube.listwatch import KubeListWatch
 from autoscaler.kube.projection import project_node, project_pod
-from autoscaler.kube.records import NodeRecord, PodRecord
 from autoscaler.kube.store import DeletedFinalStateUnknown, nodes_by_group, pods_by_node
 from tests.kube.scripted_api import (
     CLOSE,

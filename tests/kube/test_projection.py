@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 
 from autoscaler.core.quantity import QuantityError
-from autoscaler.kube.projection import project_node, project_pdb, project_pod
-from autoscaler.kube.records import (
+from autoscaler.core.records import (
     Affinity,
     LabelSelector,
     NodeSelectorTerm,
@@ -20,6 +19,7 @@ from autoscaler.kube.records import (
     Toleration,
     TopologySpread,
 )
+from autoscaler.kube.projection import project_node, project_pdb, project_pod
 from autoscaler.kube.sharing import Interner
 
 GI, MI = 2**30, 2**20

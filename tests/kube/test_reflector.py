@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from kubernetes_asyncio.client import CoreV1Api
 
+from autoscaler.core.records import PodRecord
 from autoscaler.kube.bodies import PodBody
 from autoscaler.kube.listwatch import KubeListWatch
 from autoscaler.kube.projection import project_pod
-from autoscaler.kube.records import PodRecord
 from autoscaler.kube.reflector import Reflector
 from tests.kube.scripted_api import (
     ABORT,

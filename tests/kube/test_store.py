@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from autoscaler.core.records import NodeRecord, PodRecord
 from autoscaler.kube.projection import project_node, project_pod
-from autoscaler.kube.records import NodeRecord, PodRecord
 from autoscaler.kube.reflector import Sink
 from autoscaler.kube.store import DeletedFinalStateUnknown, Store, nodes_by_group, pods_by_node
 from tests.kube.scripted_api import node, pod
