@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help install test test-unit lint fmt run bench testenv tools clean
+.PHONY: help install test test-unit lint fmt run bench testenv tools crds clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ fmt: install ## format and auto-fix
 
 run: install ## run the daemon against the current kubeconfig
 	$(VENV)/bin/vpsie-autoscaler run $(ARGS)
+
+crds: install ## regenerate the CRDs in charts/ from the Python models
+	$(PY) hack/gen-crds.py
 
 bench: install ## run the benchmarks; results land in bench/results/
 	@set -e; for b in bench/*.py; do echo "== $$b"; $(PY) $$b; done
