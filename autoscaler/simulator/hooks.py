@@ -24,7 +24,7 @@ import base64
 import binascii
 import logging
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from autoscaler.simulator.knobs import BridgeKnobs
@@ -54,7 +54,7 @@ class WorkerRecord:
     cluster_name: str | None
     group_name: str | None  # vke only; VKE's own Node labels are unknown (knob)
     group_id: int | None
-    user_data: str | None  # base64, as sent in V4 (vm only)
+    user_data: str | None = field(repr=False)  # base64, as sent in V4 (vm only); a secret
     becomes_ready: bool  # False under never_join_mode "not_ready"
     sim_run: str  # value of the sim-run label
     bridge: BridgeKnobs  # vke_group_label, provider_id form, leave_node_behind

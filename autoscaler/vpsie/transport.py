@@ -68,6 +68,10 @@ class Transport:
             headers={"Accept": "application/json", "User-Agent": self._user_agent},
             trust_env=False,
         )
+        # aiohttp silently re-sends an idempotent request once when the server drops the
+        # connection; every retry must go through the retry policy and the breaker instead
+        # (contract section 7). aiohttp has no public switch; its own TestClient sets this.
+        self._session._retry_connection = False
 
     async def close(self) -> None:
         """Close the session."""
