@@ -11,13 +11,23 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import sys
 from typing import Any
 
 import uvloop
 from kubernetes_asyncio import client as k8s
+from pydantic import ValidationError
 
 from autoscaler.clock import Clock, LoopClock
+from autoscaler.controllers.wiring import (
+    ControllerMetricSources,
+    LifecycleInformers,
+    build_controllers,
+    lifecycle_informers,
+)
+from autoscaler.core.resources import GROUP, VERSION
 from autoscaler.kube.client import KubeConfigError, api_client, load_configuration
+from autoscaler.kube.events import EventRecorder
 from autoscaler.kube.informer import Informer, wait_for_all_synced
 from autoscaler.kube.leader import (
     LeaderElectionConfig,
@@ -27,20 +37,28 @@ from autoscaler.kube.leader import (
 )
 from autoscaler.kube.lease_client import KubeLeaseClient
 from autoscaler.kube.listwatch import KubeListWatch
+from autoscaler.kube.objects import KubeObjects
 from autoscaler.kube.projection import project_node, project_pdb, project_pod
 from autoscaler.kube.store import nodes_by_group, pods_by_node
 from autoscaler.lifecycle import GracefulStop, StopSignal
+from autoscaler.observability.controller_metrics import ControllerMetricsProvider
 from autoscaler.observability.health import Health
 from autoscaler.observability.leader_metrics import LeaderElectionMetrics
+from autoscaler.observability.lifecycle_metrics import LifecycleMetrics
 from autoscaler.observability.logs import configure_logging
 from autoscaler.observability.registry import new_registry
+from autoscaler.observability.workqueue_metrics import WorkqueueMetricsProvider
 from autoscaler.server import BoundPorts, serve
 from autoscaler.settings import Settings
+from autoscaler.vpsie.config import VPSieClientConfig
+from autoscaler.vpsie.factory import build_client, build_provider
+from autoscaler.vpsie.provider import Provider
 
 log = logging.getLogger(__name__)
 
 EXIT_OK = 0
 EXIT_FAILED = 1
+EXIT_CONFIG = 2
 
 
 def build_informers(
@@ -51,7 +69,7 @@ def build_informers(
     policy = k8s.PolicyV1Api(api)
     source = functools.partial(KubeListWatch, request_timeout=settings.kube.request_timeout_s)
     common: dict[str, Any] = {"clock": clock, "page_size": settings.watch.page_size}
-    return {
+    informers: dict[str, Informer[Any]] = {
         "nodes": Informer(
             source(core.list_node),
             transform=project_node,
@@ -73,15 +91,35 @@ def build_informers(
             **common,
         ),
     }
+    informers |= lifecycle_informers(
+        api,
+        namespace=settings.kube.namespace,
+        request_timeout=settings.kube.request_timeout_s,
+        page_size=settings.watch.page_size,
+        clock=clock,
+    )
+    return informers
 
 
 class Daemon:
     """The running autoscaler: informers, servers, leader election and the leader scope."""
 
-    def __init__(self, settings: Settings, *, api: k8s.ApiClient, clock: Clock) -> None:
+    def __init__(
+        self, settings: Settings, *, api: k8s.ApiClient, provider: Provider, clock: Clock
+    ) -> None:
         self.settings = settings
+        self.clock = clock
+        self.provider = provider
         self.registry = new_registry()
         self.health = Health()
+        self.lifecycle_metrics = LifecycleMetrics(self.registry)
+        self.metric_sources = ControllerMetricSources(
+            queues=WorkqueueMetricsProvider(self.registry),
+            controllers=ControllerMetricsProvider(self.registry),
+        )
+        self.objects = KubeObjects(
+            api, group=GROUP, version=VERSION, request_timeout=settings.kube.request_timeout_s
+        )
         self.informers = build_informers(api, settings, clock=clock)
         for name, informer in self.informers.items():
             self.health.add_readiness_check(f"informer {name}", informer.has_synced)
@@ -150,10 +188,27 @@ class Daemon:
         await self.elector.run(self._leader_scope)
 
     async def _leader_scope(self) -> None:
-        """Everything only the leader does. Controllers join this scope as they are built."""
-        log.info("leading", extra={"identity": self.elector.statistics().identity})
+        """Everything only the leader does: the lifecycle controllers (more join later)."""
+        identity = self.elector.statistics().identity
+        log.info("leading", extra={"identity": identity})
+        inf = self.informers
+        controllers = build_controllers(
+            objects=self.objects,
+            provider=self.provider,
+            events=EventRecorder(self.objects, clock=self.clock, instance=identity),
+            informers=LifecycleInformers(
+                nodegroups=inf["nodegroups"],
+                vpsienodes=inf["vpsienodes"],
+                nodes=inf["nodes"],
+                pods=inf["pods"],
+            ),
+            settings=self.settings,
+            metrics=self.metric_sources,
+            lifecycle_metrics=self.lifecycle_metrics,
+            clock=self.clock,
+        )
         try:
-            await asyncio.Event().wait()
+            await controllers.run()
         finally:
             log.info("leader scope stopped")
 
@@ -164,11 +219,15 @@ async def amain(settings: Settings, *, bound: asyncio.Future[BoundPorts] | None 
     stop.install()
     try:
         kube = settings.kube
+        vpsie = VPSieClientConfig.from_settings(settings.vpsie)
+        clock = LoopClock()
         cfg = await load_configuration(
             kubeconfig=kube.kubeconfig, context=kube.context, timeout_s=kube.request_timeout_s
         )
-        async with api_client(cfg) as api:
-            await Daemon(settings, api=api, clock=LoopClock()).run(stop, bound=bound)
+        async with api_client(cfg) as api, build_client(vpsie, clock=clock) as http:
+            provider = build_provider(vpsie, http=http, clock=clock)
+            daemon = Daemon(settings, api=api, provider=provider, clock=clock)
+            await daemon.run(stop, bound=bound)
     except KubeConfigError as err:
         log.error("cannot configure the Kubernetes client", extra={"error": str(err)})
         return EXIT_FAILED
@@ -183,7 +242,21 @@ async def amain(settings: Settings, *, bound: asyncio.Future[BoundPorts] | None 
     return EXIT_OK
 
 
+def vpsie_config_problem(settings: Settings) -> str | None:
+    """One line saying why the VPSie settings cannot work, or ``None``."""
+    try:
+        VPSieClientConfig.from_settings(settings.vpsie)
+    except ValidationError as err:
+        problems = "; ".join(e["msg"].removeprefix("Value error, ") for e in err.errors())
+        return f"invalid setting vpsie: {problems}"
+    return None
+
+
 def run_daemon(settings: Settings) -> int:
-    """Configure logging and run the daemon on a uvloop event loop."""
+    """Check the VPSie settings, configure logging and run the daemon on uvloop."""
+    problem = vpsie_config_problem(settings)
+    if problem is not None:
+        print(f"vpsie-autoscaler: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
     configure_logging(level=settings.logging.level_number, fmt=settings.logging.format)
     return uvloop.run(amain(settings))

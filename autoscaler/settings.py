@@ -120,6 +120,36 @@ class ScalingSettings(_Group):
         return self
 
 
+class LifecycleSettings(_Group):
+    """NodeGroup and VPSieNode lifecycle: timeouts, polling, back-off and garbage collection."""
+
+    provisioning_timeout_s: float = Field(
+        900.0, gt=0, description="from the create request until VPSie lists the worker (Failed)"
+    )
+    joining_timeout_s: float = Field(
+        900.0, gt=0, description="from the listed worker until its Node is Ready (Failed)"
+    )
+    poll_interval_s: float = Field(
+        10.0, gt=0, description="how often a node on its way (or being deleted) is checked"
+    )
+    gc_interval_s: float = Field(
+        300.0, gt=0, description="interval of the garbage collector and recovery pass"
+    )
+    backoff_base_s: float = Field(
+        300.0, gt=0, description="first back-off of a group after a failed provisioning"
+    )
+    backoff_max_s: float = Field(1800.0, gt=0, description="longest back-off of a group")
+    failed_kept: int = Field(
+        4, ge=1, le=16, description="Failed VPSieNodes kept per group (they drive the back-off)"
+    )
+
+    @model_validator(mode="after")
+    def _backoff(self) -> LifecycleSettings:
+        if self.backoff_base_s > self.backoff_max_s:
+            raise ValueError("backoff_base_s must not exceed backoff_max_s")
+        return self
+
+
 class QueueSettings(_Group):
     """Work queues and their workers."""
 
@@ -134,7 +164,14 @@ class QueueSettings(_Group):
 class WatchSettings(_Group):
     """List/watch behaviour of the informers."""
 
-    page_size: int = Field(500, ge=1, le=10000, description="items per list page")
+    page_size: int | None = Field(
+        None,
+        ge=1,
+        le=10000,
+        description="force this list page size; unset pages first lists by 500 and lets "
+        "the watch cache serve relists whole (client-go's default; setting it makes relists "
+        "after an API server restart go to etcd)",
+    )
     min_timeout_s: int = Field(300, ge=1, description="lower bound of watch timeoutSeconds")
     max_timeout_s: int = Field(600, ge=1, description="upper bound of watch timeoutSeconds")
     inactivity_timeout_s: float = Field(70.0, gt=0, description="silence that means a dead watch")
@@ -183,6 +220,7 @@ class Settings(BaseSettings):
     kube: KubeSettings = KubeSettings()
     vpsie: VPSieSettings = VPSieSettings()
     scaling: ScalingSettings = ScalingSettings()
+    lifecycle: LifecycleSettings = LifecycleSettings()
     queue: QueueSettings = QueueSettings()
     watch: WatchSettings = WatchSettings()
     server: ServerSettings = ServerSettings()

@@ -15,6 +15,14 @@ from pathlib import Path
 from typing import Any
 
 POLL = 0.1
+VPSIE_ENV = {
+    # A valid VPSie configuration (the daemon refuses to start without one); nothing listens
+    # on port 9, so a test that needs VPSie passes the simulator's URL in ``extra_env``.
+    "VPSIE_AUTOSCALER_VPSIE__URL": "http://127.0.0.1:9",
+    "VPSIE_AUTOSCALER_VPSIE__ALLOW_HTTP": "true",
+    "VPSIE_AUTOSCALER_VPSIE__TOKEN": "sim-token",
+    "VPSIE_AUTOSCALER_VPSIE__CLUSTER_IDENTIFIER": "c1000000-0000-4000-8000-000000000007",
+}
 
 
 def free_port() -> int:
@@ -37,6 +45,7 @@ class DaemonProcess:
             "VPSIE_AUTOSCALER_SERVER__HOST": "127.0.0.1",
             "VPSIE_AUTOSCALER_SERVER__METRICS_PORT": str(self.metrics_port),
             "VPSIE_AUTOSCALER_SERVER__PROBES_PORT": str(self.probes_port),
+            **VPSIE_ENV,
             **(extra_env or {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None

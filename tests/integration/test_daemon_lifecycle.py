@@ -12,6 +12,7 @@ from tests.testenv.plane import ControlPlane
 from tests.testenv.scope import TestNamespace
 
 LEASE = "vpsie-autoscaler"
+pytestmark = pytest.mark.usefixtures("crds")  # the daemon watches NodeGroups and VPSieNodes
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""Controllers: the NodeGroup and VPSieNode lifecycle reconcilers and the garbage collector."""

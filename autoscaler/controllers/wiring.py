@@ -1,0 +1,223 @@
+"""Wiring of the lifecycle controllers: queues, handlers, reconcilers and the collector.
+
+``Controllers`` is built in the leader scope once every informer has synced; ``run()``
+runs both queue timers, both worker pools and the garbage collector in one TaskGroup and
+returns (or raises) only when that scope ends. Informer handlers only enqueue keys:
+
+* NodeGroup → its own key, and every VPSieNode of it (template changes);
+* VPSieNode → its own key, and its NodeGroup (counts, status);
+* Node → the VPSieNodes named like it, and its group (current/ready counts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+from collections.abc import Iterable
+from typing import Any
+
+from kubernetes_asyncio.client import ApiClient, CustomObjectsApi
+
+from autoscaler.clock import Clock
+from autoscaler.controllers.context import NODEGROUPS, VPSIENODES, Caches, Context, Objects
+from autoscaler.controllers.garbage import GarbageCollector
+from autoscaler.controllers.keys import VPSIENODE_LABEL
+from autoscaler.controllers.nodegroup import NodeGroupReconciler
+from autoscaler.controllers.records import (
+    NodeGroupRecord,
+    VPSieNodeRecord,
+    project_nodegroup,
+    project_vpsienode,
+    vpsienodes_by_group,
+    vpsienodes_by_hostname,
+)
+from autoscaler.controllers.vpsienode import VPSieNodeReconciler
+from autoscaler.core.records import NodeRecord, PodRecord, lookup, object_key
+from autoscaler.core.resources import GROUP, VERSION
+from autoscaler.kube.enqueue import EnqueueKeys
+from autoscaler.kube.events import EventRecorder
+from autoscaler.kube.informer import Informer
+from autoscaler.kube.listwatch import KubeListWatch
+from autoscaler.kube.ratelimit import (
+    BucketRateLimiter,
+    ItemExponentialFailureRateLimiter,
+    MaxOfRateLimiter,
+)
+from autoscaler.kube.reconciler import run_workers
+from autoscaler.kube.workqueue import WorkQueue
+from autoscaler.observability.controller_metrics import ControllerMetricsProvider
+from autoscaler.observability.lifecycle_metrics import LifecycleMetrics
+from autoscaler.observability.workqueue_metrics import WorkqueueMetricsProvider
+from autoscaler.settings import QueueSettings, Settings
+from autoscaler.vpsie.provider import Provider
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LifecycleInformers:
+    """The informers the lifecycle controllers read (all synced before ``Controllers``)."""
+
+    nodegroups: Informer[NodeGroupRecord]
+    vpsienodes: Informer[VPSieNodeRecord]
+    nodes: Informer[NodeRecord]
+    pods: Informer[PodRecord]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ControllerMetricSources:
+    """The metric providers (one per registry, owned by the composition root)."""
+
+    queues: WorkqueueMetricsProvider
+    controllers: ControllerMetricsProvider
+
+
+def _queue(
+    name: str, settings: QueueSettings, *, clock: Clock, metrics: ControllerMetricSources
+) -> WorkQueue:
+    limiter = MaxOfRateLimiter(
+        ItemExponentialFailureRateLimiter(settings.base_delay_s, settings.max_delay_s),
+        BucketRateLimiter(settings.bucket_qps, settings.bucket_burst, clock=clock),
+    )
+    return WorkQueue(
+        name=name, rate_limiter=limiter, clock=clock, metrics=metrics.queues.for_queue(name)
+    )
+
+
+class Controllers:
+    """The NodeGroup and VPSieNode reconcilers and the garbage collector of one leader term."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        *,
+        informers: LifecycleInformers,
+        queue_settings: QueueSettings,
+        metrics: ControllerMetricSources,
+    ) -> None:
+        self.ctx = ctx
+        self._settings = queue_settings
+        self._metrics = metrics
+        self.vpsienode_queue = _queue("vpsienode", queue_settings, clock=ctx.clock, metrics=metrics)
+        self.nodegroup_queue = _queue("nodegroup", queue_settings, clock=ctx.clock, metrics=metrics)
+        self.vpsienodes = VPSieNodeReconciler(ctx)
+        self.nodegroups = NodeGroupReconciler(ctx)
+        self.collector = GarbageCollector(ctx, enqueue=self.vpsienode_queue.add)
+        ng, vn = self.nodegroup_queue, self.vpsienode_queue
+        informers.nodegroups.add_handler(EnqueueKeys(ng))
+        informers.nodegroups.add_handler(EnqueueKeys(vn, self._members_of))
+        informers.vpsienodes.add_handler(EnqueueKeys(vn))
+        informers.vpsienodes.add_handler(EnqueueKeys(ng, self._group_of))
+        informers.nodes.add_handler(EnqueueKeys(vn, self._owners_of))
+        informers.nodes.add_handler(EnqueueKeys(ng, self._node_group))
+        ctx.metrics.watch_phases(
+            lambda: [(r.group or "", str(r.phase)) for r in ctx.caches.vpsienodes]
+        )
+
+    def _members_of(self, group: NodeGroupRecord) -> Iterable[str]:
+        return [m.key for m in self.ctx.members(group.meta.namespace, group.meta.name)]
+
+    @staticmethod
+    def _group_of(rec: VPSieNodeRecord) -> Iterable[str]:
+        return (object_key(rec.meta.namespace, rec.group),) if rec.group else ()
+
+    def _owners_of(self, node: NodeRecord) -> Iterable[str]:
+        keys = set(self.ctx.caches.vpsienodes.index_keys("by_hostname", node.name))
+        label = lookup(node.labels, VPSIENODE_LABEL)
+        if label:
+            keys.add(object_key(self.ctx.namespace, label))
+        return sorted(keys)
+
+    def _node_group(self, node: NodeRecord) -> Iterable[str]:
+        return (object_key(self.ctx.namespace, node.group),) if node.group else ()
+
+    async def run(self) -> None:
+        """Run until cancelled (the leader scope ends) or something fails (raises)."""
+        workers = self._settings.workers
+        cm = self._metrics.controllers
+        try:
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(self.vpsienode_queue.run(), name="vpsienode-queue")
+                tg.create_task(self.nodegroup_queue.run(), name="nodegroup-queue")
+                tg.create_task(
+                    run_workers(
+                        self.vpsienode_queue,
+                        self.vpsienodes.reconcile,
+                        workers=workers,
+                        name="vpsienode",
+                        metrics=cm.for_controller("vpsienode"),
+                    ),
+                    name="vpsienode-workers",
+                )
+                tg.create_task(
+                    run_workers(
+                        self.nodegroup_queue,
+                        self.nodegroups.reconcile,
+                        workers=workers,
+                        name="nodegroup",
+                        metrics=cm.for_controller("nodegroup"),
+                    ),
+                    name="nodegroup-workers",
+                )
+                tg.create_task(self.collector.run(), name="garbage-collector")
+        finally:
+            self.vpsienode_queue.shut_down()
+            self.nodegroup_queue.shut_down()
+
+
+def lifecycle_informers(
+    api: ApiClient, *, namespace: str, request_timeout: float, page_size: int | None, clock: Clock
+) -> dict[str, Informer[Any]]:
+    """The NodeGroup and VPSieNode informers of ``namespace`` (every replica keeps them)."""
+    custom = CustomObjectsApi(api)
+
+    def source(plural: str) -> KubeListWatch:
+        method = functools.partial(
+            custom.list_namespaced_custom_object, GROUP, VERSION, namespace, plural
+        )
+        return KubeListWatch(method, request_timeout=request_timeout)
+
+    common: dict[str, Any] = {"clock": clock, "page_size": page_size}
+    return {
+        "nodegroups": Informer(
+            source(NODEGROUPS), transform=project_nodegroup, name="nodegroups", **common
+        ),
+        "vpsienodes": Informer(
+            source(VPSIENODES),
+            transform=project_vpsienode,
+            name="vpsienodes",
+            indexers={"by_group": vpsienodes_by_group, "by_hostname": vpsienodes_by_hostname},
+            **common,
+        ),
+    }
+
+
+def build_controllers(
+    *,
+    objects: Objects,
+    provider: Provider,
+    events: EventRecorder,
+    informers: LifecycleInformers,
+    settings: Settings,
+    metrics: ControllerMetricSources,
+    lifecycle_metrics: LifecycleMetrics,
+    clock: Clock,
+) -> Controllers:
+    """The lifecycle controllers over synced ``informers``."""
+    ctx = Context(
+        objects=objects,
+        provider=provider,
+        events=events,
+        metrics=lifecycle_metrics,
+        clock=clock,
+        settings=settings.lifecycle,
+        caches=Caches(
+            nodegroups=informers.nodegroups.store,
+            vpsienodes=informers.vpsienodes.store,
+            nodes=informers.nodes.store,
+            pods=informers.pods.store,
+        ),
+        namespace=settings.kube.namespace,
+        cluster=settings.vpsie.cluster_identifier,
+        unknown_outcome_window_s=settings.vpsie.unknown_outcome_window_s,
+    )
+    return Controllers(ctx, informers=informers, queue_settings=settings.queue, metrics=metrics)

@@ -1,0 +1,67 @@
+"""The garbage collector: vm orphans adopted, vke orphans reported (never deleted), taints."""
+
+from __future__ import annotations
+
+from autoscaler.controllers.garbage import GarbageCollector
+from autoscaler.controllers.keys import ADOPTED
+from tests.controllers import NS, make_context, nodegroup
+from tests.controllers.fake_kube import FakeKube
+from tests.controllers.fake_provider import FakeProvider
+
+VM_PROVIDER = {
+    "mode": "vm",
+    "datacenterIdentifier": "dc",
+    "planIdentifier": "plan",
+    "osIdentifier": "os",
+    "projectId": 1,
+    "hostnamePrefix": "vpsie",
+    "userDataSecretRef": {"name": "join", "key": "user-data"},
+}
+
+
+async def collector(
+    fake: FakeProvider, **spec: object
+) -> tuple[FakeKube, GarbageCollector, list[dict[str, object]]]:
+    kube = FakeKube()
+    kube.secrets[(NS, "join")] = {"user-data": "#cloud-config"}
+    ctx, log = make_context(kube, fake)
+    await kube.create("nodegroups", NS, nodegroup(**spec))  # type: ignore[arg-type]
+    kube.sync()
+    enqueued: list[str] = []
+    return kube, GarbageCollector(ctx, enqueue=enqueued.append), log.events
+
+
+async def test_a_vke_worker_no_vpsienode_owns_is_reported_and_never_deleted() -> None:
+    provider = FakeProvider()
+    stranger = provider.add_worker("web")
+    kube, gc, events = await collector(provider)
+    await gc.collect()
+    assert [e["reason"] for e in events] == ["OrphanWorkerFound"]
+    assert provider.delete_calls == []
+    assert kube.of("vpsienodes") == []
+    assert provider.workers["web"] == [stranger]
+
+
+async def test_a_vm_of_ours_no_vpsienode_owns_is_adopted_without_a_create() -> None:
+    provider = FakeProvider("vm")
+    orphan = provider.add_worker("web", hostname="vpsie-web-abcd1234")
+    kube, gc, events = await collector(provider, provider=VM_PROVIDER)
+    await gc.collect()
+    (adopted,) = kube.of("vpsienodes")
+    assert adopted["metadata"]["annotations"][ADOPTED] == orphan.identifier
+    assert adopted["spec"]["hostname"] == "vpsie-web-abcd1234"
+    assert "WorkerAdopted" in [e["reason"] for e in events]
+    assert provider.create_calls == []
+
+
+async def test_our_taints_are_removed_from_nodes_not_being_deleted() -> None:
+    provider = FakeProvider()
+    kube, gc, _ = await collector(provider)
+    node = kube.add_node("n1", labels={"autoscaler.vpsie.com/nodegroup": "web"})
+    node["spec"]["taints"] = [
+        {"key": "autoscaler.vpsie.com/deletion-candidate", "effect": "NoSchedule"},
+        {"key": "dedicated", "effect": "NoSchedule"},
+    ]
+    kube.sync()
+    await gc.collect()
+    assert kube.nodes["n1"]["spec"]["taints"] == [{"key": "dedicated", "effect": "NoSchedule"}]
