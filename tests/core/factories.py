@@ -1,0 +1,273 @@
+"""Builders of core records that read like sentences: ``pod(cpu_m=500, memory="1Gi")``.
+
+Every builder has defaults for what a test does not care about; pods are pending and
+unschedulable unless given a ``node_name``; nodes and templates offer 4 CPUs, 16Gi and 110
+pods. Names are explicit or numbered in creation order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from autoscaler.core.group_options import GroupOption, TemplateNode
+from autoscaler.core.interpod import HostPort
+from autoscaler.core.policy import ScaleUpPolicy
+from autoscaler.core.predicates import HOSTNAME_LABEL
+from autoscaler.core.quantity import int_value
+from autoscaler.core.records import (
+    NODE_GROUP_LABEL,
+    Affinity,
+    LabelSelector,
+    NodeRecord,
+    NodeSelectorTerm,
+    PodAffinityTerm,
+    PodRecord,
+    Requirement,
+    Resources,
+    Taint,
+    Toleration,
+    TopologySpread,
+)
+from autoscaler.core.scale_up import plan_scale_up
+from autoscaler.core.scale_up_plan import ScaleUpPlan
+from autoscaler.core.snapshot import ClusterSnapshot, build_snapshot
+
+NOW = dt.datetime(2026, 8, 1, 12, 0, tzinfo=dt.UTC)
+_numbers = itertools.count()
+
+
+def _bytes(amount: str | int) -> int:
+    return amount if isinstance(amount, int) else int_value(amount)
+
+
+def resources(
+    cpu_m: int = 0,
+    memory: str | int = 0,
+    *,
+    pods: int = 0,
+    ephemeral: str | int = 0,
+    extended: Mapping[str, int] | None = None,
+) -> Resources:
+    """``Resources`` from readable amounts."""
+    return Resources(
+        cpu_m=cpu_m,
+        memory=_bytes(memory),
+        ephemeral_storage=_bytes(ephemeral),
+        pods=pods,
+        extended=tuple(sorted((extended or {}).items())),
+    )
+
+
+def toleration(
+    key: str = "", value: str = "", *, effect: str = "", operator: str = "Equal"
+) -> Toleration:
+    """A toleration (``Equal`` unless told)."""
+    return Toleration(key=key, operator=operator, value=value, effect=effect)
+
+
+def exists(key: str = "", *, effect: str = "") -> Toleration:
+    """An ``operator: Exists`` toleration; without a key it tolerates every taint."""
+    return Toleration(key=key, operator="Exists", value="", effect=effect)
+
+
+def taint(key: str, value: str = "", effect: str = "NoSchedule") -> Taint:
+    """A node taint."""
+    return Taint(key=key, value=value, effect=effect)
+
+
+def req(key: str, operator: str, *values: str) -> Requirement:
+    """A selector requirement: ``req("zone", "In", "a", "b")``."""
+    return Requirement(key=key, operator=operator, values=values)
+
+
+def term(*requirements: Requirement, fields: Iterable[Requirement] = ()) -> NodeSelectorTerm:
+    """A node selector term of ANDed requirements."""
+    return NodeSelectorTerm(match_expressions=requirements, match_fields=tuple(fields))
+
+
+def selector(**labels: str) -> LabelSelector:
+    """A label selector matching these labels."""
+    return LabelSelector(match_labels=tuple(sorted(labels.items())))
+
+
+def anti(labels: Mapping[str, str], topology: str = HOSTNAME_LABEL, **kw: Any) -> PodAffinityTerm:
+    """A required (anti-)affinity term selecting pods with ``labels``."""
+    sel = LabelSelector(match_labels=tuple(sorted(labels.items())))
+    return PodAffinityTerm(topology_key=topology, label_selector=sel, **kw)
+
+
+def pod(
+    name: str | None = None,
+    *,
+    cpu_m: int = 100,
+    memory: str | int = "128Mi",
+    pods: int = 1,
+    ephemeral: str | int = 0,
+    extended: Mapping[str, int] | None = None,
+    namespace: str = "default",
+    owner: tuple[str, str] | None = ("ReplicaSet", "web"),
+    labels: Mapping[str, str] | None = None,
+    tolerations: Iterable[Toleration] = (),
+    node_selector: Mapping[str, str] | None = None,
+    node_terms: Iterable[NodeSelectorTerm] = (),
+    anti_affinity: Iterable[PodAffinityTerm] = (),
+    pod_affinity: Iterable[PodAffinityTerm] = (),
+    spread: Iterable[TopologySpread] = (),
+    node_name: str | None = None,
+    phase: str = "Pending",
+    pvc_claims: Iterable[str] = (),
+    priority: int = 0,
+) -> PodRecord:
+    """A pod; pending and unschedulable unless it has a ``node_name``."""
+    affinity = Affinity(
+        node_terms=tuple(node_terms),
+        pod_affinity=tuple(pod_affinity),
+        pod_anti_affinity=tuple(anti_affinity),
+        topology_spread=tuple(spread),
+    )
+    return PodRecord(
+        namespace=namespace,
+        name=name or f"pod-{next(_numbers)}",
+        uid="",
+        resource_version="1",
+        node_name=node_name,
+        phase="Running" if node_name and phase == "Pending" else phase,
+        requests=resources(cpu_m, memory, pods=pods, ephemeral=ephemeral, extended=extended),
+        owner_kind=owner[0] if owner else None,
+        owner_name=owner[1] if owner else None,
+        priority=priority,
+        tolerations=tuple(tolerations),
+        node_selector=tuple(sorted((node_selector or {}).items())),
+        affinity=None if affinity == Affinity() else affinity,
+        labels=tuple(sorted((labels or {}).items())),
+        annotations=(),
+        pvc_claims=tuple(pvc_claims),
+        local_volumes=(),
+        unschedulable=node_name is None,
+        deletion_timestamp=None,
+        termination_grace_seconds=30,
+    )
+
+
+def daemonset_pod(
+    name: str, *, cpu_m: int = 100, memory: str | int = "100Mi", **kw: Any
+) -> PodRecord:
+    """A DaemonSet's pod (or template), owned by DaemonSet ``name``."""
+    return pod(
+        f"{name}-x",
+        cpu_m=cpu_m,
+        memory=memory,
+        owner=("DaemonSet", name),
+        namespace="kube-system",
+        **kw,
+    )
+
+
+def node(
+    name: str,
+    *,
+    cpu_m: int = 4000,
+    memory: str | int = "16Gi",
+    pods: int = 110,
+    extended: Mapping[str, int] | None = None,
+    labels: Mapping[str, str] | None = None,
+    taints: Iterable[Taint] = (),
+    group: str | None = None,
+    unschedulable: bool = False,
+    deleting: bool = False,
+) -> NodeRecord:
+    """A registered, Ready node; ``group`` sets the node-group label."""
+    all_labels = {HOSTNAME_LABEL: name, **(labels or {})}
+    if group is not None:
+        all_labels[NODE_GROUP_LABEL] = group
+    allocatable = resources(cpu_m, memory, pods=pods, extended=extended)
+    return NodeRecord(
+        name=name,
+        uid=f"uid-{name}",
+        resource_version="1",
+        labels=tuple(sorted(all_labels.items())),
+        taints=tuple(taints),
+        allocatable=allocatable,
+        capacity=allocatable,
+        unschedulable=unschedulable,
+        ready=True,
+        created=NOW - dt.timedelta(hours=1),
+        provider_id=None,
+        annotations=(),
+        deletion_timestamp=NOW if deleting else None,
+    )
+
+
+def group(
+    name: str,
+    *,
+    cpu_m: int = 4000,
+    memory: str | int = "16Gi",
+    pods: int = 110,
+    extended: Mapping[str, int] | None = None,
+    labels: Mapping[str, str] | None = None,
+    taints: Iterable[Taint] = (),
+    max_size: int = 10,
+    min_size: int = 0,
+    current: int = 0,
+    upcoming: int = 0,
+    priority: int = 0,
+    price: Decimal | str | None = None,
+    enabled: bool = True,
+    backoff_until: dt.datetime | None = None,
+) -> GroupOption:
+    """A group option whose template node offers the given allocatable."""
+    return GroupOption(
+        name=name,
+        template=TemplateNode(
+            allocatable=resources(cpu_m, memory, pods=pods, extended=extended),
+            labels=tuple(sorted((labels or {}).items())),
+            taints=tuple(taints),
+        ),
+        max_size=max_size,
+        min_size=min_size,
+        current=current,
+        upcoming=upcoming,
+        priority=priority,
+        monthly_price=Decimal(price) if isinstance(price, str) else price,
+        scale_up_enabled=enabled,
+        backoff_until=backoff_until,
+    )
+
+
+def snapshot(
+    *,
+    nodes: Iterable[NodeRecord] = (),
+    pods: Iterable[PodRecord] = (),
+    groups: Iterable[GroupOption] = (),
+    daemonsets: Iterable[PodRecord] | None = None,
+    host_ports: Mapping[str, Iterable[int]] | None = None,
+    volume_topology_claims: Iterable[str] = (),
+) -> ClusterSnapshot:
+    """A snapshot; ``host_ports`` maps pod keys to TCP host ports."""
+    ports = {k: tuple(HostPort(p) for p in v) for k, v in (host_ports or {}).items()}
+    return build_snapshot(
+        nodes=nodes,
+        pods=pods,
+        groups=groups,
+        daemonsets=daemonsets,
+        host_ports=ports,
+        volume_topology_claims=frozenset(volume_topology_claims),
+    )
+
+
+def plan(
+    snap: ClusterSnapshot, policy: ScaleUpPolicy | None = None, now: dt.datetime = NOW
+) -> ScaleUpPlan:
+    """Plan a scale-up of ``snap`` at ``now`` (default policy unless given)."""
+    return plan_scale_up(snap, policy=policy or ScaleUpPolicy(), now=now)
+
+
+def replicas(n: int, prefix: str = "web", **kw: Any) -> list[PodRecord]:
+    """``n`` pending pods of one owner, named ``<prefix>-<i>``."""
+    owner = kw.pop("owner", ("ReplicaSet", prefix))
+    return [pod(f"{prefix}-{i:04d}", owner=owner, **kw) for i in range(n)]
