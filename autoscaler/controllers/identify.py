@@ -23,8 +23,10 @@ from autoscaler.vpsie.provider import GroupSpec, Resolution, Worker
 WAITING = (Phase.PROVISIONING, Phase.DELETING)
 UNSURE = frozenset({Reason.UNKNOWN_OUTCOME, Reason.PROVISIONING_TIMED_OUT})
 """Failures after which the create may still have made a worker."""
-REFUSED = frozenset({Reason.QUOTA_EXCEEDED, Reason.PROVISIONING_FAILED})
-"""Failures that prove no worker was made."""
+REFUSED = frozenset({Reason.QUOTA_EXCEEDED, Reason.PROVISIONING_FAILED, Reason.CREATE_NOT_ACCEPTED})
+"""Failures that prove no worker was made (a create whose answer was lost counts once the
+provider watched the listings for the whole unknown-outcome window and saw nothing: a
+worker that turns up later is an orphan, never another create's)."""
 
 
 def failure_reason(rec: VPSieNodeRecord) -> str | None:

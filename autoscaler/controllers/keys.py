@@ -41,6 +41,7 @@ class Reason(enum.StrEnum):
     JOINING_TIMED_OUT = "JoiningTimedOut"
     QUOTA_EXCEEDED = "QuotaExceeded"
     UNKNOWN_OUTCOME = "UnknownOutcome"
+    CREATE_NOT_ACCEPTED = "CreateNotAccepted"
     CREATE_REQUESTED = "CreateRequested"
     DELETING_WORKER = "DeletingWorker"
     WORKER_DELETE_REQUESTED = "WorkerDeleteRequested"

@@ -105,7 +105,7 @@ async def _create(
         await fail(
             ctx,
             rec,
-            reason=Reason.UNKNOWN_OUTCOME,
+            reason=Reason.CREATE_NOT_ACCEPTED if err.verified_absent else Reason.UNKNOWN_OUTCOME,
             message=str(err),
             expect=expect,
             outcome="unknown_outcome",

@@ -159,6 +159,12 @@ async def test_a_restart_recovers_a_lost_vke_create_without_taking_older_workers
             UnknownOutcome("lost"), "Failed", "UnknownOutcome", id="unknown-outcome-fails"
         ),
         pytest.param(
+            UnknownOutcome("lost", verified_absent=True),
+            "Failed",
+            "CreateNotAccepted",
+            id="verified-absent-fails-and-claims-nothing",
+        ),
+        pytest.param(
             ConnectError("refused"), "Pending", None, id="nothing-sent-goes-back-to-pending"
         ),
     ],
