@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Literal
@@ -36,6 +35,7 @@ from autoscaler.vpsie.errors import (
     UnknownOutcome,
     VPSieError,
 )
+from autoscaler.vpsie.outcome import watch_listings
 from autoscaler.vpsie.provider import (
     CreateHandle,
     CreateIntent,
@@ -232,28 +232,22 @@ class VkeProvider:
 
     async def _confirm(self, snapshot: Snapshot, group_id: int, err: UnknownOutcome) -> None:
         """Watch K3/K2 against the snapshot; return if the K4 was accepted, else raise."""
-        deadline = self._clock.monotonic() + self._window
-        observed = False
-        for _ in range(math.ceil(self._window / self._interval) + 1):
-            try:
-                cluster, groups = await self._listing()
-            except VPSieError:
-                pass
-            else:
-                observed = True
-                counts = {g.id: g.nodes_count for g in groups}
-                new = [n for n in cluster.nodes if n.aliases and not n.aliases & snapshot.known]
-                if counts.get(group_id, 0) > snapshot.counts.get(group_id, 0) or any(
-                    not self.claims.is_taken(n) for n in new
-                ):
-                    return
-            if self._clock.monotonic() >= deadline:
-                break
-            await asyncio.sleep(self._interval)
-        raise UnknownOutcome(
-            "K4 outcome unknown and no new worker seen; treated as failed",
-            status=err.status, verified_absent=observed,
-        ) from err  # fmt: skip
+
+        async def accepted() -> bool | None:
+            cluster, groups = await self._listing()
+            counts = {g.id: g.nodes_count for g in groups}
+            new = [n for n in cluster.nodes if n.aliases and not n.aliases & snapshot.known]
+            grew = counts.get(group_id, 0) > snapshot.counts.get(group_id, 0)
+            return True if grew or any(not self.claims.is_taken(n) for n in new) else None
+
+        await watch_listings(
+            accepted,
+            clock=self._clock,
+            window=self._window,
+            interval=self._interval,
+            cause=err,
+            failure="K4 outcome unknown and no new worker seen; treated as failed",
+        )
 
 
 def _vke(spec: GroupSpec) -> VkeGroupSpec:

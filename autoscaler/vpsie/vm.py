@@ -9,9 +9,7 @@ password; a wrong password latches every later VM delete off (configuration erro
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import math
 from collections.abc import Callable, Sequence
 from typing import Literal
 
@@ -20,6 +18,7 @@ from autoscaler.vpsie.api import VPSieApi
 from autoscaler.vpsie.cache import TtlCache
 from autoscaler.vpsie.errors import BadAccountPassword, NotDeletable, UnknownOutcome, VPSieError
 from autoscaler.vpsie.hostnames import HostnameMinter, belongs_to, is_valid_hostname
+from autoscaler.vpsie.outcome import watch_listings
 from autoscaler.vpsie.provider import (
     CreateHandle,
     CreateIntent,
@@ -197,24 +196,14 @@ class VmProvider:
         return None
 
     async def _search(self, hostname: str, group: str, err: UnknownOutcome) -> Worker:
-        deadline = self._clock.monotonic() + self._window
-        observed = False
-        for _ in range(math.ceil(self._window / self._interval) + 1):
-            try:
-                found = await self._find(hostname, group)
-            except VPSieError:
-                found = None
-            else:
-                observed = True
-            if found is not None:
-                return found
-            if self._clock.monotonic() >= deadline:
-                break
-            await asyncio.sleep(self._interval)
-        raise UnknownOutcome(
-            "V4 outcome unknown and the hostname never appeared; treated as failed",
-            status=err.status, verified_absent=observed,
-        ) from err  # fmt: skip
+        return await watch_listings(
+            lambda: self._find(hostname, group),
+            clock=self._clock,
+            window=self._window,
+            interval=self._interval,
+            cause=err,
+            failure="V4 outcome unknown and the hostname never appeared; treated as failed",
+        )
 
 
 def _vm(spec: GroupSpec) -> VmGroupSpec:
