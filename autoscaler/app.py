@@ -47,6 +47,7 @@ from autoscaler.observability.leader_metrics import LeaderElectionMetrics
 from autoscaler.observability.lifecycle_metrics import LifecycleMetrics
 from autoscaler.observability.logs import configure_logging
 from autoscaler.observability.registry import new_registry
+from autoscaler.observability.scale_up_metrics import ScaleUpMetrics
 from autoscaler.observability.workqueue_metrics import WorkqueueMetricsProvider
 from autoscaler.server import BoundPorts, serve
 from autoscaler.settings import Settings
@@ -116,6 +117,7 @@ class Daemon:
         self.metric_sources = ControllerMetricSources(
             queues=WorkqueueMetricsProvider(self.registry),
             controllers=ControllerMetricsProvider(self.registry),
+            scale_up=ScaleUpMetrics(self.registry),
         )
         self.objects = KubeObjects(
             api, group=GROUP, version=VERSION, request_timeout=settings.kube.request_timeout_s

@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 ENV_PREFIX = "VPSIE_AUTOSCALER_"
+EXPANDER_NAMES = ("priority", "least-waste", "price", "most-pods", "least-nodes")
 
 
 class _Group(BaseModel):
@@ -107,6 +108,24 @@ class ScalingSettings(_Group):
     batch_idle_s: float = Field(1.0, gt=0, description="scale-up batcher idle window")
     batch_max_s: float = Field(10.0, gt=0, description="scale-up batcher maximum window")
     max_nodes_total: int = Field(0, ge=0, description="cluster-wide node limit; 0 = none")
+    max_cores_total: int = Field(0, ge=0, description="cluster-wide CPU core limit; 0 = none")
+    max_memory_total_gib: int = Field(
+        0, ge=0, description="cluster-wide memory limit in GiB of node capacity; 0 = none"
+    )
+    max_monthly_cost: float = Field(
+        0.0, ge=0, description="cluster-wide monthly cost limit of managed nodes; 0 = none"
+    )
+    max_nodes_per_scale_up: int = Field(
+        1000, ge=1, description="new nodes in one scale-up decision, over all groups"
+    )
+    expanders: str = Field(
+        "priority,least-waste,price",
+        description="expander chain, comma-separated: priority, least-waste, price,"
+        " most-pods, least-nodes",
+    )
+    expendable_pods_priority_cutoff: int = Field(
+        -10, description="pods with a lower priority never trigger a scale-up"
+    )
     max_empty_bulk_delete: int = Field(10, ge=1, description="parallel deletions of empty nodes")
     max_drain_parallelism: int = Field(1, ge=1, description="nodes drained at once")
     max_graceful_termination_s: int = Field(600, ge=0, le=3600, description="grace cap on evict")
@@ -117,7 +136,21 @@ class ScalingSettings(_Group):
     def _batch_windows(self) -> ScalingSettings:
         if self.batch_idle_s > self.batch_max_s:
             raise ValueError("batch_idle_s must not exceed batch_max_s")
+        names = self.expander_chain
+        unknown = [n for n in names if n not in EXPANDER_NAMES]
+        if unknown or not names:
+            raise ValueError(
+                f"expanders: unknown {', '.join(unknown) or '(empty)'};"
+                f" choose from {', '.join(EXPANDER_NAMES)}"
+            )
+        if len(set(names)) != len(names):
+            raise ValueError("expanders: a name is listed twice")
         return self
+
+    @property
+    def expander_chain(self) -> tuple[str, ...]:
+        """The expander names in order."""
+        return tuple(n.strip() for n in self.expanders.split(",") if n.strip())
 
 
 class LifecycleSettings(_Group):

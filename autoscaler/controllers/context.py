@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from autoscaler.clock import Clock
@@ -85,6 +86,8 @@ class Context:
     cluster: str | None = None
     unknown_outcome_window_s: float = 180.0
     handles: dict[str, CreateHandle] = dataclasses.field(default_factory=dict)
+    on_create_call: Callable[[str], None] | None = None
+    """Told the VPSieNode's name just before its VPSie create call (decision latency)."""
     _specs: dict[tuple[str, int], GroupSpec] = dataclasses.field(default_factory=dict)
 
     def now(self) -> dt.datetime:

@@ -13,8 +13,8 @@ the group go; VPSieNodes of a group that no longer exists are deleted too.
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
 
+from autoscaler.controllers.catalogue import Catalogue
 from autoscaler.controllers.context import NODEGROUPS, VPSIENODES, Context, nodegroup_ref
 from autoscaler.controllers.expectations import Expectations
 from autoscaler.controllers.groups import GroupSpecError
@@ -26,7 +26,6 @@ from autoscaler.controllers.sizing import Backoff, Sizing, plan_size
 from autoscaler.controllers.workload import busy_checker, group_nodes
 from autoscaler.kube import errors
 from autoscaler.kube.reconciler import Result
-from autoscaler.vpsie.errors import VPSieError
 from autoscaler.vpsie.provider import GroupSpec, VmGroupSpec
 
 log = logging.getLogger(__name__)
@@ -36,10 +35,16 @@ GROUP_FINALIZER = f"{DOMAIN}/nodegroup"
 class NodeGroupReconciler:
     """Reconciles one NodeGroup (by ``namespace/name`` key)."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        *,
+        expected: Expectations | None = None,
+        catalogue: Catalogue | None = None,
+    ) -> None:
         self._ctx = ctx
-        self.expected = Expectations(clock=ctx.clock)
-        self._prices: dict[str, tuple[float, Decimal | None]] = {}
+        self.expected = expected or Expectations(clock=ctx.clock)
+        self._catalogue = catalogue or Catalogue(ctx.provider, clock=ctx.clock)
 
     async def reconcile(self, key: str) -> Result | None:
         """One pass over the cached NodeGroup ``key`` and its VPSieNodes."""
@@ -90,20 +95,23 @@ class NodeGroupReconciler:
     ) -> None:
         ctx, ns = self._ctx, rec.meta.namespace
         by_name = {m.meta.name: m for m in members}
-        for _ in range(sizing.create):
+        bodies = []
+        for _ in range(sizing.create):  # all expected before the first await (scale-up reads them)
             hostname = (
                 ctx.provider.prepare_create(spec).hostname
                 if isinstance(spec, VmGroupSpec)
                 else None
             )
             body = new_vpsienode(rec, hostname=hostname)
-            name = body["metadata"]["name"]
-            self.expected.expect(rec.key, name)
+            self.expected.expect(rec.key, body["metadata"]["name"])
+            bodies.append(body)
+        for i, body in enumerate(bodies):
             try:
                 await ctx.objects.create(VPSIENODES, ns, body)
             except errors.KubeError as err:
-                if not isinstance(err, errors.Timeout):  # refused: it surely does not exist
-                    self.expected.forget(rec.key, name)
+                refused = bodies[i + 1 :] if isinstance(err, errors.Timeout) else bodies[i:]
+                for left in refused:  # refused or never sent: surely does not exist
+                    self.expected.forget(rec.key, left["metadata"]["name"])
                 raise
         if sizing.create:
             await ctx.event(
@@ -156,19 +164,6 @@ class NodeGroupReconciler:
         )
         return None
 
-    async def _price(self, spec: GroupSpec) -> Decimal | None:
-        ctx = self._ctx
-        cached = self._prices.get(spec.name)
-        if cached is not None and ctx.clock.monotonic() - cached[0] < 600.0:
-            return cached[1]
-        try:
-            price = (await ctx.provider.price(spec)).monthly
-        except VPSieError as err:
-            log.info("price unknown", extra={"nodegroup": spec.name, "error": str(err)})
-            price = None
-        self._prices[spec.name] = (ctx.clock.monotonic(), price)
-        return price
-
     async def _write_status(self, rec: NodeGroupRecord, spec: GroupSpec, sizing: Sizing) -> None:
         ctx = self._ctx
         assert rec.resource is not None
@@ -179,7 +174,7 @@ class NodeGroupReconciler:
             max_nodes=rec.resource.spec.max_nodes,
             current_nodes=len(nodes),
             ready_nodes=sum(1 for n in nodes if n.ready),
-            monthly_price=await self._price(spec),
+            monthly_price=await self._catalogue.price(spec),
         )
         now = ctx.now()
         await ctx.objects.patch_status(

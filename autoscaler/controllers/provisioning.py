@@ -89,6 +89,8 @@ async def _create(
     ctx: Context, rec: VPSieNodeRecord, spec: GroupSpec, intent: CreateIntent
 ) -> Result | None:
     expect = (Phase.PROVISIONING,)
+    if ctx.on_create_call is not None:
+        ctx.on_create_call(rec.meta.name)
     try:
         handle = await ctx.provider.create_worker(spec, intent=intent)
     except QuotaExceeded as err:

@@ -6,7 +6,9 @@ returns (or raises) only when that scope ends. Informer handlers only enqueue ke
 
 * NodeGroup → its own key, and every VPSieNode of it (template changes);
 * VPSieNode → its own key, and its NodeGroup (counts, status);
-* Node → the VPSieNodes named like it, and its group (current/ready counts).
+* Node → the VPSieNodes named like it, and its group (current/ready counts);
+* Pod → the scale-up batcher when it becomes pending (``PendingPods``); a VPSieNode that
+  fails or a NodeGroup change → a scale-up decision soon (``ScaleUpController``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from typing import Any
 from kubernetes_asyncio.client import ApiClient, CustomObjectsApi
 
 from autoscaler.clock import Clock
+from autoscaler.controllers.catalogue import Catalogue
 from autoscaler.controllers.context import NODEGROUPS, VPSIENODES, Caches, Context, Objects
+from autoscaler.controllers.expectations import Expectations
 from autoscaler.controllers.garbage import GarbageCollector
 from autoscaler.controllers.keys import VPSIENODE_LABEL
 from autoscaler.controllers.nodegroup import NodeGroupReconciler
@@ -32,10 +36,11 @@ from autoscaler.controllers.records import (
     vpsienodes_by_group,
     vpsienodes_by_hostname,
 )
+from autoscaler.controllers.scale_up_controller import ScaleUpController
 from autoscaler.controllers.vpsienode import VPSieNodeReconciler
 from autoscaler.core.records import NodeRecord, PodRecord, lookup, object_key
 from autoscaler.core.resources import GROUP, VERSION
-from autoscaler.kube.enqueue import EnqueueKeys
+from autoscaler.kube.enqueue import EnqueueKeys, Handler
 from autoscaler.kube.events import EventRecorder
 from autoscaler.kube.informer import Informer
 from autoscaler.kube.listwatch import KubeListWatch
@@ -48,8 +53,9 @@ from autoscaler.kube.reconciler import run_workers
 from autoscaler.kube.workqueue import WorkQueue
 from autoscaler.observability.controller_metrics import ControllerMetricsProvider
 from autoscaler.observability.lifecycle_metrics import LifecycleMetrics
+from autoscaler.observability.scale_up_metrics import ScaleUpMetrics
 from autoscaler.observability.workqueue_metrics import WorkqueueMetricsProvider
-from autoscaler.settings import QueueSettings, Settings
+from autoscaler.settings import QueueSettings, ScalingSettings, Settings
 from autoscaler.vpsie.provider import Provider
 
 
@@ -69,6 +75,7 @@ class ControllerMetricSources:
 
     queues: WorkqueueMetricsProvider
     controllers: ControllerMetricsProvider
+    scale_up: ScaleUpMetrics
 
 
 def _queue(
@@ -92,6 +99,7 @@ class Controllers:
         *,
         informers: LifecycleInformers,
         queue_settings: QueueSettings,
+        scaling: ScalingSettings,
         metrics: ControllerMetricSources,
     ) -> None:
         self.ctx = ctx
@@ -100,7 +108,17 @@ class Controllers:
         self.vpsienode_queue = _queue("vpsienode", queue_settings, clock=ctx.clock, metrics=metrics)
         self.nodegroup_queue = _queue("nodegroup", queue_settings, clock=ctx.clock, metrics=metrics)
         self.vpsienodes = VPSieNodeReconciler(ctx)
-        self.nodegroups = NodeGroupReconciler(ctx)
+        catalogue = Catalogue(ctx.provider, clock=ctx.clock)
+        expected = Expectations(clock=ctx.clock)
+        self.nodegroups = NodeGroupReconciler(ctx, expected=expected, catalogue=catalogue)
+        self.scale_up = ScaleUpController(
+            ctx,
+            settings=scaling,
+            catalogue=catalogue,
+            expected=expected,
+            metrics=metrics.scale_up,
+        )
+        ctx.on_create_call = self.scale_up.latency.create_called
         self.collector = GarbageCollector(ctx, enqueue=self.vpsienode_queue.add)
         ng, vn = self.nodegroup_queue, self.vpsienode_queue
         informers.nodegroups.add_handler(EnqueueKeys(ng))
@@ -109,6 +127,15 @@ class Controllers:
         informers.vpsienodes.add_handler(EnqueueKeys(ng, self._group_of))
         informers.nodes.add_handler(EnqueueKeys(vn, self._owners_of))
         informers.nodes.add_handler(EnqueueKeys(ng, self._node_group))
+        informers.pods.add_handler(self.scale_up.pending)
+        informers.vpsienodes.add_handler(Handler(on_update=self.scale_up.on_vpsienode_update))
+        informers.nodegroups.add_handler(
+            Handler(
+                on_add=self.scale_up.on_nodegroup_change,
+                on_update=lambda _old, new: self.scale_up.on_nodegroup_change(new),
+                on_delete=self.scale_up.on_nodegroup_change,
+            )
+        )
         ctx.metrics.watch_phases(
             lambda: [(r.group or "", str(r.phase)) for r in ctx.caches.vpsienodes]
         )
@@ -159,6 +186,7 @@ class Controllers:
                     name="nodegroup-workers",
                 )
                 tg.create_task(self.collector.run(), name="garbage-collector")
+                tg.create_task(self.scale_up.run(), name="scale-up")
         finally:
             self.vpsienode_queue.shut_down()
             self.nodegroup_queue.shut_down()
@@ -220,4 +248,10 @@ def build_controllers(
         cluster=settings.vpsie.cluster_identifier,
         unknown_outcome_window_s=settings.vpsie.unknown_outcome_window_s,
     )
-    return Controllers(ctx, informers=informers, queue_settings=settings.queue, metrics=metrics)
+    return Controllers(
+        ctx,
+        informers=informers,
+        queue_settings=settings.queue,
+        scaling=settings.scaling,
+        metrics=metrics,
+    )

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from autoscaler.core.predicates import HOSTNAME_LABEL, label_selector_matches
-from autoscaler.core.records import Pairs, PodAffinityTerm, PodRecord, object_key
+from autoscaler.core.records import HostPort, Pairs, PodAffinityTerm, PodRecord, object_key
 
 __all__ = [
     "HostPort",
@@ -34,15 +34,6 @@ __all__ = [
 ]
 
 _ANY_IP = ("", "0.0.0.0", "::")
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class HostPort:
-    """A ``hostPort`` a container asks for."""
-
-    port: int
-    protocol: str = "TCP"
-    host_ip: str = ""
 
 
 def ports_conflict(a: Iterable[HostPort], b: Iterable[HostPort]) -> bool:

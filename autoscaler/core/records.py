@@ -121,6 +121,15 @@ class Affinity:
     topology_spread: tuple[TopologySpread, ...] = ()
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class HostPort:
+    """A ``hostPort`` a container asks for."""
+
+    port: int
+    protocol: str = "TCP"
+    host_ip: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class PodRecord:
     """What we read of a Pod."""
@@ -149,6 +158,10 @@ class PodRecord:
     """``PodScheduled=False`` with reason ``Unschedulable``."""
     deletion_timestamp: dt.datetime | None
     termination_grace_seconds: int
+    unschedulable_since: dt.datetime | None = None
+    """``lastTransitionTime`` of the ``Unschedulable`` condition (whole seconds)."""
+    host_ports: tuple[HostPort, ...] = ()
+    """Host ports its containers ask for, sorted."""
 
     @property
     def key(self) -> str:

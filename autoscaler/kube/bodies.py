@@ -56,12 +56,22 @@ class ResourceRequirementsBody(TypedDict, total=False):
     limits: dict[str, str]
 
 
+class ContainerPortBody(TypedDict, total=False):
+    """``core/v1.ContainerPort``; only host ports matter to the simulation."""
+
+    containerPort: int
+    hostPort: int
+    hostIP: str
+    protocol: str
+
+
 class ContainerBody(TypedDict, total=False):
     """``core/v1.Container`` (init containers may set ``restartPolicy: Always``)."""
 
     name: str
     resources: ResourceRequirementsBody
     restartPolicy: str
+    ports: list[ContainerPortBody]
 
 
 class TolerationBody(TypedDict, total=False):
@@ -140,6 +150,7 @@ class ConditionBody(TypedDict, total=False):
     type: str
     status: str
     reason: str
+    lastTransitionTime: str
 
 
 class PodStatusBody(TypedDict, total=False):

@@ -54,3 +54,22 @@ class EnqueueKeys(Generic[T]):
     def on_delete(self, obj: T | DeletedFinalStateUnknown[Any]) -> None:
         """Enqueue the keys of the final (or last known) state."""
         self._enqueue(obj.obj if isinstance(obj, DeletedFinalStateUnknown) else obj)
+
+
+def _ignore(*_: Any) -> None:
+    return None
+
+
+class Handler(Generic[T]):
+    """An event handler from up to three callables (the missing ones do nothing)."""
+
+    def __init__(
+        self,
+        *,
+        on_add: Callable[[T], None] = _ignore,
+        on_update: Callable[[T, T], None] = _ignore,
+        on_delete: Callable[[T | DeletedFinalStateUnknown[Any]], None] = _ignore,
+    ) -> None:
+        self.on_add = on_add
+        self.on_update = on_update
+        self.on_delete = on_delete

@@ -18,6 +18,7 @@ import orjson
 
 from autoscaler.core.records import (
     Affinity,
+    HostPort,
     NodeRecord,
     Pairs,
     PdbRecord,
@@ -144,6 +145,18 @@ def _template(spec: PodSpecBody, shared: Interner, templates: Interner) -> _Temp
     )
 
 
+def _host_ports(spec: PodSpecBody) -> tuple[HostPort, ...]:
+    """The host ports of the pod's containers (init containers too), sorted."""
+    found: set[HostPort] = set()
+    containers = [*(spec.get("initContainers") or ()), *(spec.get("containers") or ())]
+    for container in containers:
+        for port in container.get("ports") or ():
+            host = port.get("hostPort")
+            if host:
+                found.add(HostPort(host, port.get("protocol") or "TCP", port.get("hostIP") or ""))
+    return tuple(sorted(found)) if found else ()
+
+
 def project_pod(
     body: PodBody, *, shared: Interner = SHARED, templates: Interner = TEMPLATES
 ) -> PodRecord:
@@ -158,11 +171,14 @@ def project_pod(
             owner_kind, owner_name = _intern(ref.get("kind", "")), _intern(ref.get("name", ""))
             break
     unschedulable = False
+    since = None
     for condition in status.get("conditions") or ():
         if condition.get("type") == "PodScheduled":
             unschedulable = (
                 condition.get("status") == "False" and condition.get("reason") == "Unschedulable"
             )
+            if unschedulable:
+                since = _time(condition.get("lastTransitionTime"))
             break
     volumes = spec.get("volumes")
     claims, local = _volumes(name, volumes) if volumes else ((), ())
@@ -190,6 +206,8 @@ def project_pod(
         unschedulable=unschedulable,
         deletion_timestamp=_time(deletion) if deletion else None,
         termination_grace_seconds=spec.get("terminationGracePeriodSeconds", 30),
+        unschedulable_since=since,
+        host_ports=_host_ports(spec),
     )
 
 

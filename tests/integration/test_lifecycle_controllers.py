@@ -33,6 +33,7 @@ from autoscaler.kube.objects import KubeObjects
 from autoscaler.observability.controller_metrics import ControllerMetricsProvider
 from autoscaler.observability.lifecycle_metrics import LifecycleMetrics
 from autoscaler.observability.registry import new_registry
+from autoscaler.observability.scale_up_metrics import ScaleUpMetrics
 from autoscaler.observability.workqueue_metrics import WorkqueueMetricsProvider
 from autoscaler.settings import Settings
 from autoscaler.simulator import SimulatorConfig
@@ -145,7 +146,8 @@ async def running_controllers(
                 ),
                 settings=settings,
                 metrics=ControllerMetricSources(
-                    WorkqueueMetricsProvider(registry), ControllerMetricsProvider(registry)
+                    WorkqueueMetricsProvider(registry), ControllerMetricsProvider(registry),
+                    ScaleUpMetrics(registry),
                 ),
                 lifecycle_metrics=LifecycleMetrics(registry), clock=clock,
             )  # fmt: skip

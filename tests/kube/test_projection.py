@@ -10,6 +10,7 @@ import pytest
 from autoscaler.core.quantity import QuantityError
 from autoscaler.core.records import (
     Affinity,
+    HostPort,
     LabelSelector,
     NodeSelectorTerm,
     PodAffinityTerm,
@@ -356,3 +357,42 @@ def test_pdb_record(
     )
     assert (record.min_available, record.max_unavailable) == (min_available, max_unavailable)
     assert (record.disruptions_allowed, record.current_healthy, record.desired_healthy) == (1, 3, 2)
+
+
+def test_unschedulable_since_and_host_ports() -> None:
+    body: Any = {
+        "metadata": {"name": "p", "namespace": "ns"},
+        "spec": {
+            "initContainers": [{"name": "i", "ports": [{"containerPort": 1, "hostPort": 9000}]}],
+            "containers": [
+                {
+                    "name": "c",
+                    "ports": [
+                        {"containerPort": 80},
+                        {
+                            "containerPort": 53,
+                            "hostPort": 53,
+                            "protocol": "UDP",
+                            "hostIP": "10.0.0.1",
+                        },
+                    ],
+                }
+            ],
+        },
+        "status": {
+            "conditions": [
+                {
+                    "type": "PodScheduled",
+                    "status": "False",
+                    "reason": "Unschedulable",
+                    "lastTransitionTime": "2026-11-27T03:00:05Z",
+                }
+            ]
+        },
+    }
+    record = project_pod(body)
+    assert record.unschedulable_since == dt.datetime(2026, 11, 27, 3, 0, 5, tzinfo=dt.UTC)
+    assert record.host_ports == (HostPort(53, "UDP", "10.0.0.1"), HostPort(9000, "TCP", ""))
+    body["status"]["conditions"][0]["reason"] = "SchedulerError"
+    assert project_pod(body).unschedulable_since is None
+    assert project_pod({"metadata": {"name": "q"}}).host_ports == ()

@@ -1,0 +1,389 @@
+"""The scale-up path (architecture §6): batch window → snapshot → plan → VPSieNodes → Events.
+
+One decision per batch window: the caches give the nodes, pods and groups, ``core``
+plans, and the chosen groups get their VPSieNodes (intent objects; the VPSieNode
+reconciler makes the VPSie calls). Each VPSieNode carries the decision id; upcoming
+nodes, including creates the cache does not show yet (``Expectations`` shared with the
+NodeGroup reconciler), absorb pending pods in the next decision, so one backlog never
+triggers two scale-ups, and each group's count is checked against ``maxNodes`` again right
+before every create.
+
+A provisioning that fails (quota, a refused create, a timeout) makes the group's member
+Failed; the NodeGroup backs off (``sizing``) and the batch window is closed at once, so
+the next decision, made without the backed-off group, follows within moments instead of
+after Cluster Autoscaler's 15 minutes. While pods stay pending, a decision is made every
+``scan_interval_s`` (a back-off may have ended, a group may have room again).
+
+Pods get ``TriggeredScaleUp`` or ``NotTriggerScaleUp`` Events (Cluster Autoscaler's
+reasons and wording); the same Event for the same pod is not repeated within 5 minutes,
+and Events are written by a background writer so they never delay a decision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+import datetime as dt
+import logging
+import time
+from collections.abc import Container, Sequence
+from decimal import Decimal
+from typing import Any
+
+from autoscaler.controllers.batcher import Batcher
+from autoscaler.controllers.catalogue import Catalogue
+from autoscaler.controllers.context import NODEGROUPS, VPSIENODES, Context, nodegroup_ref
+from autoscaler.controllers.expectations import Expectations
+from autoscaler.controllers.keys import DECISION, Reason
+from autoscaler.controllers.members import new_vpsienode
+from autoscaler.controllers.pending import DecisionLatency, PendingPods
+from autoscaler.controllers.records import NodeGroupRecord, VPSieNodeRecord
+from autoscaler.controllers.scale_up_groups import GroupInput, group_inputs
+from autoscaler.controllers.status_edit import stamp
+from autoscaler.core.policy import ClusterLimits, Expander, ScaleUpPolicy
+from autoscaler.core.reasons import Disposition
+from autoscaler.core.records import PodRecord
+from autoscaler.core.resources import Phase
+from autoscaler.core.scale_up import plan_scale_up
+from autoscaler.core.scale_up_plan import GroupScaleUp, ScaleUpPlan
+from autoscaler.core.snapshot import build_snapshot
+from autoscaler.kube import errors
+from autoscaler.kube.events import EventType, ObjectRef
+from autoscaler.kube.store import DeletedFinalStateUnknown
+from autoscaler.observability.scale_up_metrics import ScaleUpMetrics
+from autoscaler.settings import ScalingSettings
+from autoscaler.vpsie.errors import VPSieError
+from autoscaler.vpsie.provider import VmGroupSpec
+
+log = logging.getLogger(__name__)
+
+EVENT_REPEAT_S = 300.0  # Cluster Autoscaler suppresses repeated Events for 5 minutes
+EVENT_BACKLOG = 20_000
+EVENT_WRITERS = 4
+CREATE_CONCURRENCY = 8
+SUMMARY_CHARS = 1000
+
+
+def failure_reason(rec: VPSieNodeRecord) -> str:
+    """The reason a member failed (``lastError`` starts with it), for the metric label."""
+    error = rec.resource.status.last_error if rec.resource else None
+    reason = (error or "").partition(":")[0].strip()
+    return reason if reason.isalnum() else "Failed"
+
+
+def policy_of(settings: ScalingSettings) -> ScaleUpPolicy:
+    """The planner's policy from the settings (0 means no limit)."""
+    s = settings
+    return ScaleUpPolicy(
+        expanders=tuple(Expander(n) for n in s.expander_chain),
+        max_nodes_per_scale_up=s.max_nodes_per_scale_up,
+        limits=ClusterLimits(
+            max_nodes=s.max_nodes_total or None,
+            max_cores=s.max_cores_total * 1000 if s.max_cores_total else None,
+            max_memory=s.max_memory_total_gib * 2**30 if s.max_memory_total_gib else None,
+            max_monthly_cost=Decimal(str(s.max_monthly_cost)) if s.max_monthly_cost else None,
+        ),
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Decision:
+    """What one pass did."""
+
+    id: str
+    pending: int
+    plan: ScaleUpPlan
+    created: dict[str, int]
+    """New VPSieNodes per group."""
+
+
+class _EventWriter:
+    """Pod Events off the decision path, deduplicated per pod for ``EVENT_REPEAT_S``."""
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+        self._queue: collections.deque[tuple[ObjectRef, str, str]] = collections.deque(
+            maxlen=EVENT_BACKLOG
+        )
+        self._wake = asyncio.Event()
+        self._last: dict[str, tuple[str, str, float]] = {}
+
+    def add(self, pod: PodRecord, reason: str, message: str) -> None:
+        now = self._ctx.clock.monotonic()
+        last = self._last.get(pod.uid)
+        if last is not None and last[:2] == (reason, message) and now - last[2] < EVENT_REPEAT_S:
+            return
+        self._last[pod.uid] = (reason, message, now)
+        ref = ObjectRef("v1", "Pod", pod.name, pod.namespace, pod.uid)
+        self._queue.append((ref, reason, message))
+        self._wake.set()
+
+    def keep_only(self, uids: Container[str]) -> None:
+        """Forget what was said to pods no longer pending."""
+        for uid in [u for u in self._last if u not in uids]:
+            del self._last[uid]
+
+    async def _one(self) -> None:
+        while True:
+            if not self._queue:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            ref, reason, message = self._queue.popleft()
+            kind = EventType.WARNING if reason == Reason.NOT_TRIGGER_SCALE_UP else EventType.NORMAL
+            await self._ctx.events.record(ref, type=kind, reason=reason, message=message)
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as tg:
+            for i in range(EVENT_WRITERS):
+                tg.create_task(self._one(), name=f"scale-up-events-{i}")
+
+
+class ScaleUpController:
+    """Batches pending pods and turns each batch into one scale-up decision."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        *,
+        settings: ScalingSettings,
+        catalogue: Catalogue,
+        expected: Expectations,
+        metrics: ScaleUpMetrics,
+    ) -> None:
+        self._ctx = ctx
+        self._settings = settings
+        self._policy = policy_of(settings)
+        self._catalogue = catalogue
+        self._expected = expected
+        self._metrics = metrics
+        self.batcher = Batcher(
+            idle=settings.batch_idle_s, maximum=settings.batch_max_s, clock=ctx.clock
+        )
+        self.pending = PendingPods(
+            self.batcher.trigger, clock=ctx.clock, cutoff=settings.expendable_pods_priority_cutoff
+        )
+        self.latency = DecisionLatency(metrics.latency.observe, clock=ctx.clock)
+        self._events = _EventWriter(ctx)
+        self._summaries: dict[str, str] = {}
+        self._seq = 0
+        self.decisions: list[Decision] = []
+        """The last few decisions, newest last (for tests and debugging)."""
+
+    # --- informer handlers (quick, never block) ------------------------------------------------
+    def on_vpsienode_update(self, old: VPSieNodeRecord, new: VPSieNodeRecord) -> None:
+        """A member failed: count it and plan again at once without its group."""
+        if new.phase is Phase.FAILED and old.phase is not Phase.FAILED:
+            self._metrics.failed.labels(new.group or "", failure_reason(new)).inc()
+            self.batcher.flush()
+
+    def on_nodegroup_change(self, obj: NodeGroupRecord | DeletedFinalStateUnknown[Any]) -> None:
+        """A group appeared, changed or went: pending pods may have a new option."""
+        if self.pending.since:
+            self.batcher.trigger()
+
+    # --- the loop -------------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Decide per batch window until cancelled."""
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self._events.run(), name="scale-up-events")
+            tg.create_task(self._rescan(), name="scale-up-rescan")
+            while True:
+                await self.batcher.window()
+                try:
+                    await self.decide()
+                except (errors.KubeError, VPSieError) as err:
+                    log.warning("scale-up decision failed", extra={"error": str(err)})
+
+    async def _rescan(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.scan_interval_s)
+            if self.pending.since:
+                self.batcher.trigger()
+
+    async def decide(self) -> Decision:
+        """One decision over the current caches."""
+        ctx = self._ctx
+        started = time.perf_counter()
+        groups = await group_inputs(ctx, catalogue=self._catalogue, expected=self._expected)
+        cutoff = self._settings.expendable_pods_priority_cutoff
+        pods = [
+            p
+            for p in ctx.caches.pods.values()
+            if not (p.unschedulable and p.priority < cutoff and p.node_name is None)
+        ]
+        snapshot = build_snapshot(
+            nodes=ctx.caches.nodes.values(),
+            pods=pods,
+            groups=[g.option for g in groups],
+            host_ports={p.key: p.host_ports for p in pods if p.host_ports},
+        )
+        now = ctx.now()
+        plan = plan_scale_up(snapshot, policy=self._policy, now=now)
+        self._metrics.planning.observe(time.perf_counter() - started)
+        self._metrics.unschedulable.set(len(snapshot.pending))
+        self._seq += 1
+        decision_id = f"{now:%Y%m%dT%H%M%S}-{self._seq}"
+        by_name = {g.option.name: g for g in groups}
+        by_key = {p.key: p for p in snapshot.pending}
+        created: dict[str, int] = {}
+        for up in plan.scale_ups:
+            created[up.group] = await self._scale(by_name[up.group], up, by_key, decision_id)
+        outcome = "scaled_up" if any(created.values()) else "no_scale_up"
+        self._metrics.decisions.labels(outcome).inc()
+        self._explain(plan, by_key)
+        await self._write_summaries(plan, groups, created, now)
+        for g in groups:
+            self._metrics.backoff.labels(g.option.name).set(int(g.option.in_backoff(now)))
+        decision = Decision(decision_id, len(snapshot.pending), plan, created)
+        self.decisions = [*self.decisions[-9:], decision]
+        if snapshot.pending:
+            log.info(
+                "scale-up decision",
+                extra={
+                    "decision": decision_id,
+                    "pending": len(snapshot.pending),
+                    "nodes": created,
+                    "seconds": round(time.perf_counter() - started, 4),
+                },
+            )
+        return decision
+
+    # --- actuation ------------------------------------------------------------------------------
+    def _room(self, group: NodeGroupRecord) -> int:
+        """Nodes the group may still gain by the cache and the expected creates."""
+        assert group.resource is not None
+        members = self._ctx.members(group.meta.namespace, group.meta.name)
+        active = [m for m in members if not m.meta.deleting and m.phase is not Phase.FAILED]
+        expected = self._expected.pending(group.key, seen={m.meta.name for m in members})
+        return group.resource.spec.max_nodes - len(active) - expected
+
+    async def _scale(
+        self, group: GroupInput, up: GroupScaleUp, pods: dict[str, PodRecord], decision: str
+    ) -> int:
+        ctx, rec = self._ctx, group.record
+        count = min(up.nodes, self._room(rec))
+        if count < up.nodes:
+            log.warning(
+                "group filled up since the plan",
+                extra={"nodegroup": rec.meta.name, "planned": up.nodes, "room": count},
+            )
+        if count <= 0:
+            return 0
+        if self._settings.dry_run:
+            log.info(
+                "dry run: not adding nodes", extra={"nodegroup": rec.meta.name, "nodes": count}
+            )
+            return 0
+        spec = await ctx.spec_of(rec)
+        bodies = []
+        for keys in up.new_nodes[:count]:
+            hostname = (
+                ctx.provider.prepare_create(spec).hostname
+                if isinstance(spec, VmGroupSpec)
+                else None
+            )
+            body = new_vpsienode(rec, hostname=hostname)
+            body["metadata"].setdefault("annotations", {})[DECISION] = decision
+            name = body["metadata"]["name"]
+            self._expected.expect(rec.key, name)
+            since = (self.pending.since.get(pods[k].uid) for k in keys if k in pods)
+            self.latency.decided(name, [t for t in since if t is not None])
+            bodies.append(body)
+        gate = asyncio.Semaphore(CREATE_CONCURRENCY)
+        results = await asyncio.gather(*(self._create(rec, b, gate) for b in bodies))
+        made = sum(results)
+        if made:
+            self._metrics.scale_ups.labels(rec.meta.name, "requested").inc(made)
+            await ctx.event(
+                nodegroup_ref(rec),
+                Reason.SCALED_UP_GROUP,
+                f"scale-up {decision}: {up.size_before}->{up.size_before + made}"
+                f" ({made} node(s) for {len(up.pods)} pod(s))",
+            )
+        if made < len(bodies):
+            self._metrics.scale_ups.labels(rec.meta.name, "error").inc(len(bodies) - made)
+        return made
+
+    async def _create(
+        self, rec: NodeGroupRecord, body: dict[str, Any], gate: asyncio.Semaphore
+    ) -> int:
+        name = body["metadata"]["name"]
+        async with gate:
+            try:
+                await self._ctx.objects.create(VPSIENODES, rec.meta.namespace, body)
+            except errors.KubeError as err:
+                if not isinstance(err, errors.Timeout):  # refused: it surely does not exist
+                    self._expected.forget(rec.key, name)
+                    self.latency.forget(name)
+                log.warning(
+                    "cannot write VPSieNode",
+                    extra={"nodegroup": rec.meta.name, "vpsienode": name, "error": str(err)},
+                )
+                return 0
+        return 1
+
+    # --- explanations ---------------------------------------------------------------------------
+    def _explain(self, plan: ScaleUpPlan, pods: dict[str, PodRecord]) -> None:
+        for d in plan.pods:
+            pod = pods.get(d.pod)
+            if pod is None:
+                continue
+            if d.disposition is Disposition.SCALE_UP:
+                self._events.add(pod, Reason.TRIGGERED_SCALE_UP, plan.message(d.pod))
+            elif d.disposition is Disposition.NO_SCALE_UP:
+                self._events.add(pod, Reason.NOT_TRIGGER_SCALE_UP, d.message)
+        self._events.keep_only(self.pending.since)
+
+    async def _write_summaries(
+        self,
+        plan: ScaleUpPlan,
+        groups: Sequence[GroupInput],
+        created: dict[str, int],
+        now: dt.datetime,
+    ) -> None:
+        """Per group, why pending pods did not go there (``status.pendingSummary``)."""
+        whys: dict[str, collections.Counter[str]] = {
+            g.option.name: collections.Counter() for g in groups
+        }
+        for d in plan.pods:
+            if d.disposition is Disposition.NO_SCALE_UP:
+                for r in d.not_taken:
+                    if r.group in whys:
+                        whys[r.group][r.message] += 1
+        for g in groups:
+            name = g.option.name
+            counts = whys[name]
+            text = (
+                "; ".join(f"{n} pod(s): {why}" for why, n in counts.most_common())[:SUMMARY_CHARS]
+                if counts
+                else "no pending pods left out"
+            )
+            if self._summaries.get(name) == text and not created.get(name):
+                continue
+            self._summaries[name] = text
+            scaled = bool(created.get(name))
+
+            def edit(
+                obj: dict[str, Any], text: str = text, scaled: bool = scaled
+            ) -> dict[str, Any]:
+                status = dict(obj.get("status") or {})
+                status["pendingSummary"] = text
+                if scaled:
+                    status["lastScaleUpTime"] = stamp(now)
+                return status
+
+            rec = g.record
+            try:
+                await self._ctx.objects.patch_status(
+                    NODEGROUPS, rec.meta.namespace, rec.meta.name, edit
+                )
+            except errors.KubeError as err:
+                self._summaries.pop(name, None)
+                log.info(
+                    "cannot write pending summary", extra={"nodegroup": name, "error": str(err)}
+                )
+
+
+__all__ = ["Decision", "ScaleUpController", "failure_reason", "policy_of"]
