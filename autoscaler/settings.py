@@ -107,6 +107,12 @@ class ScalingSettings(_Group):
     scan_interval_s: float = Field(10.0, gt=0, description="scale-down tick interval")
     batch_idle_s: float = Field(1.0, gt=0, description="scale-up batcher idle window")
     batch_max_s: float = Field(10.0, gt=0, description="scale-up batcher maximum window")
+    batch_eager_s: float = Field(
+        1.0,
+        ge=0,
+        description="while a batch window stays open, create its full new nodes every this"
+        " many seconds; 0 = only when the window closes",
+    )
     max_nodes_total: int = Field(0, ge=0, description="cluster-wide node limit; 0 = none")
     max_cores_total: int = Field(0, ge=0, description="cluster-wide CPU core limit; 0 = none")
     max_memory_total_gib: int = Field(

@@ -7,6 +7,10 @@ first, and returns how many triggers the window collected. ``flush()`` closes th
 window at once (a group failed: plan the next option now), or makes the next ``window()``
 return at once if none is open. The maximum counts from the window's first trigger, even
 if it arrived while the consumer was still busy with the previous window.
+
+``next()`` also reports *eager ticks*: every ``eager`` seconds of a window that is still
+open, so the consumer can act on the part of the backlog that cannot get better by
+waiting (full new nodes, ``core.eager``) while a long stream of pods keeps it open.
 """
 
 from __future__ import annotations
@@ -19,9 +23,15 @@ from autoscaler.clock import Clock
 class Batcher:
     """Collects triggers into windows; one consumer."""
 
-    def __init__(self, *, idle: float, maximum: float, clock: Clock) -> None:
+    def __init__(
+        self, *, idle: float, maximum: float, clock: Clock, eager: float | None = None
+    ) -> None:
         if idle <= 0 or maximum < idle:
             raise ValueError("need 0 < idle <= maximum")
+        if eager is not None and eager <= 0:
+            raise ValueError("eager must be positive")
+        self._eager = eager
+        self._ticks = 0
         self._idle = idle
         self._max = maximum
         self._clock = clock
@@ -49,6 +59,18 @@ class Batcher:
 
     async def window(self) -> int:
         """Wait for one window to close; return the triggers it collected."""
+        while True:
+            closed, count = await self.next()
+            if closed:
+                return count
+
+    async def next(self) -> tuple[bool, int]:
+        """Wait for the open window to close (``True``) or for its next eager tick.
+
+        With ``eager`` set, a window that stays open longer than ``eager`` seconds yields
+        ``(False, triggers so far)`` every ``eager`` seconds (from its first trigger) until
+        it closes; ``(True, triggers)`` when it closes.
+        """
         while not self._count:
             self._changed.clear()
             await self._changed.wait()
@@ -57,11 +79,17 @@ class Batcher:
             until = min(self._last + self._idle, self._first + self._max)
             if now >= until:
                 break
+            if self._eager is not None:
+                tick = self._first + self._eager * (self._ticks + 1)
+                if now >= tick:
+                    self._ticks += 1
+                    return False, self._count
+                until = min(until, tick)
             self._changed.clear()
             try:
                 async with asyncio.timeout(until - now):
                     await self._changed.wait()
             except TimeoutError:
                 pass
-        count, self._count, self._flush = self._count, 0, False
-        return count
+        count, self._count, self._flush, self._ticks = self._count, 0, False, 0
+        return True, count

@@ -2,7 +2,10 @@
 
 One decision per batch window: the caches give the nodes, pods and groups, ``core``
 plans, and the chosen groups get their VPSieNodes (intent objects; the VPSieNode
-reconciler makes the VPSie calls). Each VPSieNode carries the decision id; upcoming
+reconciler makes the VPSie calls). While a long stream of pods keeps a window open, its
+full new nodes are created every ``batch_eager_s`` (``core.eager``) instead of at the
+window's end, so the first pods of a stream do not wait the whole window; all passes of a
+window are one decision. Each VPSieNode carries the decision id; upcoming
 nodes, including creates the cache does not show yet (``Expectations`` shared with the
 NodeGroup reconciler), absorb pending pods in the next decision, so one backlog never
 triggers two scale-ups, and each group's count is checked against ``maxNodes`` again right
@@ -41,6 +44,7 @@ from autoscaler.controllers.pending import DecisionLatency, PendingPods
 from autoscaler.controllers.records import NodeGroupRecord, VPSieNodeRecord
 from autoscaler.controllers.scale_up_groups import GroupInput, group_inputs
 from autoscaler.controllers.status_edit import stamp
+from autoscaler.core.eager import full_nodes_only
 from autoscaler.core.policy import ClusterLimits, Expander, ScaleUpPolicy
 from autoscaler.core.reasons import Disposition
 from autoscaler.core.records import PodRecord
@@ -63,6 +67,7 @@ EVENT_BACKLOG = 20_000
 EVENT_WRITERS = 4
 CREATE_CONCURRENCY = 8
 SUMMARY_CHARS = 1000
+EAGER_FILL = 0.9  # a new node this full cannot get better by waiting for more pods
 
 
 def failure_reason(rec: VPSieNodeRecord) -> str:
@@ -159,7 +164,10 @@ class ScaleUpController:
         self._expected = expected
         self._metrics = metrics
         self.batcher = Batcher(
-            idle=settings.batch_idle_s, maximum=settings.batch_max_s, clock=ctx.clock
+            idle=settings.batch_idle_s,
+            maximum=settings.batch_max_s,
+            clock=ctx.clock,
+            eager=settings.batch_eager_s or None,
         )
         self.pending = PendingPods(
             self.batcher.trigger, clock=ctx.clock, cutoff=settings.expendable_pods_priority_cutoff
@@ -167,7 +175,10 @@ class ScaleUpController:
         self.latency = DecisionLatency(metrics.latency.observe, clock=ctx.clock)
         self._events = _EventWriter(ctx)
         self._summaries: dict[str, str] = {}
+        self._observed: set[str] = set()
         self._seq = 0
+        self._window_id: str | None = None
+        self._window_made = 0
         self.decisions: list[Decision] = []
         """The last few decisions, newest last (for tests and debugging)."""
 
@@ -190,9 +201,9 @@ class ScaleUpController:
             tg.create_task(self._events.run(), name="scale-up-events")
             tg.create_task(self._rescan(), name="scale-up-rescan")
             while True:
-                await self.batcher.window()
+                closed, _ = await self.batcher.next()
                 try:
-                    await self.decide()
+                    await self.decide(partial=not closed)
                 except (errors.KubeError, VPSieError) as err:
                     log.warning("scale-up decision failed", extra={"error": str(err)})
 
@@ -202,8 +213,14 @@ class ScaleUpController:
             if self.pending.since:
                 self.batcher.trigger()
 
-    async def decide(self) -> Decision:
-        """One decision over the current caches."""
+    async def decide(self, *, partial: bool = False) -> Decision:
+        """One planning pass over the current caches.
+
+        A window's decision is its last pass; ``partial`` passes (eager ticks of a window
+        still open) create only the plan's full new nodes and say nothing yet about the
+        other pods. Every pass of one window shares its decision id, and the decision is
+        counted once, when the window closes.
+        """
         ctx = self._ctx
         started = time.perf_counter()
         groups = await group_inputs(ctx, catalogue=self._catalogue, expected=self._expected)
@@ -223,17 +240,25 @@ class ScaleUpController:
         plan = plan_scale_up(snapshot, policy=self._policy, now=now)
         self._metrics.planning.observe(time.perf_counter() - started)
         self._metrics.unschedulable.set(len(snapshot.pending))
-        self._seq += 1
-        decision_id = f"{now:%Y%m%dT%H%M%S}-{self._seq}"
+        if self._window_id is None:
+            self._seq += 1
+            self._window_id = f"{now:%Y%m%dT%H%M%S}-{self._seq}"
+        decision_id = self._window_id
         by_name = {g.option.name: g for g in groups}
         by_key = {p.key: p for p in snapshot.pending}
+        self._observe_absorbed(plan, by_key, now)
+        if partial:
+            plan = full_nodes_only(plan, snapshot, by_key, threshold=EAGER_FILL)
         created: dict[str, int] = {}
         for up in plan.scale_ups:
             created[up.group] = await self._scale(by_name[up.group], up, by_key, decision_id)
-        outcome = "scaled_up" if any(created.values()) else "no_scale_up"
-        self._metrics.decisions.labels(outcome).inc()
+        self._window_made += sum(created.values())
         self._explain(plan, by_key)
-        await self._write_summaries(plan, groups, created, now)
+        if not partial:
+            outcome = "scaled_up" if self._window_made else "no_scale_up"
+            self._metrics.decisions.labels(outcome).inc()
+            self._window_id, self._window_made = None, 0
+            await self._write_summaries(plan, groups, created, now)
         for g in groups:
             self._metrics.backoff.labels(g.option.name).set(int(g.option.in_backoff(now)))
         decision = Decision(decision_id, len(snapshot.pending), plan, created)
@@ -243,6 +268,7 @@ class ScaleUpController:
                 "scale-up decision",
                 extra={
                     "decision": decision_id,
+                    "partial": partial,
                     "pending": len(snapshot.pending),
                     "nodes": created,
                     "seconds": round(time.perf_counter() - started, 4),
@@ -288,8 +314,10 @@ class ScaleUpController:
             body["metadata"].setdefault("annotations", {})[DECISION] = decision
             name = body["metadata"]["name"]
             self._expected.expect(rec.key, name)
-            since = (self.pending.since.get(pods[k].uid) for k in keys if k in pods)
-            self.latency.decided(name, [t for t in since if t is not None])
+            uids = [pods[k].uid for k in keys if k in pods]
+            fresh = [u for u in uids if u not in self._observed and u in self.pending.since]
+            self._observed.update(fresh)
+            self.latency.decided(name, [self.pending.since[u] for u in fresh])
             bodies.append(body)
         gate = asyncio.Semaphore(CREATE_CONCURRENCY)
         results = await asyncio.gather(*(self._create(rec, b, gate) for b in bodies))
@@ -323,6 +351,27 @@ class ScaleUpController:
                 )
                 return 0
         return 1
+
+    def _observe_absorbed(
+        self, plan: ScaleUpPlan, pods: dict[str, PodRecord], now: dt.datetime
+    ) -> None:
+        """Decision latency of pods that fit a node already asked for: this decision.
+
+        Each pod is observed once, by the first decision that covers it: at this decision if
+        it fits a node asked for earlier, else at the create call of its new node (``_scale``
+        skips pods covered before). Pods of one class are interchangeable, so a plan may
+        hand an earlier node's room to a newer pod and a new node to an older one; counting
+        coverage per pod keeps one observation per pod either way.
+        """
+        since = self.pending.since
+        self._observed &= since.keys()
+        for d in plan.pods:
+            pod = pods.get(d.pod)
+            if pod is None or pod.uid in self._observed or pod.uid not in since:
+                continue
+            if d.disposition is Disposition.FITS_UPCOMING:
+                self._observed.add(pod.uid)
+                self._metrics.latency.observe(max(0.0, (now - since[pod.uid]).total_seconds()))
 
     # --- explanations ---------------------------------------------------------------------------
     def _explain(self, plan: ScaleUpPlan, pods: dict[str, PodRecord]) -> None:

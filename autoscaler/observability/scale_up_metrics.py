@@ -9,7 +9,8 @@
 * ``vpsie_autoscaler_failed_scale_ups_total{nodegroup,reason}``: provisionings of
   scale-up nodes that failed (quota, API error, timeout), which back the group off;
 * ``vpsie_autoscaler_scale_up_decision_latency_seconds``: per pod, from when it became
-  unschedulable to the VPSie create call of the node planned for it;
+  unschedulable to the VPSie create call of the node planned for it (a pod that fits a node
+  asked for earlier: to the decision that found it that place);
 * ``vpsie_autoscaler_scale_up_planning_duration_seconds``: snapshot plus plan, per pass;
 * ``vpsie_autoscaler_node_group_backoff_status{nodegroup}``: 1 while a group is backed off.
 """

@@ -102,6 +102,33 @@ async def test_triggers_idle_while_busy_close_the_window_at_once() -> None:
     assert await closes_at(batcher, []) == (0.0, 1)
 
 
+async def test_eager_ticks_while_a_stream_keeps_the_window_open() -> None:
+    batcher = Batcher(idle=1.0, maximum=10.0, clock=LoopClock(), eager=1.0)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    seen: list[tuple[float, bool]] = []
+
+    async def feed() -> None:
+        for _ in range(8):  # a trigger every 0.5 s for 4 s
+            batcher.trigger()
+            await asyncio.sleep(0.5)
+
+    async with asyncio.TaskGroup() as tg:
+        tg.create_task(feed())
+        while True:
+            closed, _ = await batcher.next()
+            seen.append((round(loop.time() - start, 3), closed))
+            if closed:
+                break
+    assert seen == [(1.0, False), (2.0, False), (3.0, False), (4.0, False), (4.5, True)]
+
+
+async def test_a_short_burst_closes_before_any_eager_tick() -> None:
+    batcher = Batcher(idle=1.0, maximum=10.0, clock=LoopClock(), eager=1.0)
+    batcher.trigger()
+    assert await batcher.next() == (True, 1)
+
+
 def test_bad_windows_are_refused() -> None:
     with pytest.raises(ValueError, match="idle"):
         Batcher(idle=2.0, maximum=1.0, clock=FakeClock())

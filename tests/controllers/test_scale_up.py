@@ -220,6 +220,56 @@ async def test_decision_latency_is_observed_at_the_create_call() -> None:
     assert w.metric(f"{name}_sum") == pytest.approx(9.0)
 
 
+async def test_pods_that_fit_a_node_already_asked_for_are_observed_at_that_decision() -> None:
+    w = await world()
+    see(w, pending(2))
+    await w.controller.decide()  # one node for 3 pods of 500m; two are pending so far
+    w.kube.sync()
+    late = pending(1, prefix="late")
+    see(w, late)
+    w.clock.step(4)
+
+    decision = await w.controller.decide()
+    await w.controller.decide()  # observed once, not at every decision
+
+    assert decision.created == {}
+    name = "vpsie_autoscaler_scale_up_decision_latency_seconds"
+    assert w.metric(f"{name}_count") == 1
+    assert w.metric(f"{name}_sum") == pytest.approx(4.0)
+
+
+async def test_an_open_window_creates_its_full_nodes_early_as_one_decision() -> None:
+    w = await world()
+    see(w, pending(7, cpu_m=600))  # 3 per 1900m node (95 % full); the seventh waits
+
+    early = await w.controller.decide(partial=True)
+    await w.flush_events()
+    triggered_early = w.events.reasons().count("TriggeredScaleUp")
+    w.kube.sync()
+    final = await w.controller.decide()
+
+    assert early.created == {"web": 2}
+    assert triggered_early == 6
+    assert w.metric("vpsie_autoscaler_scale_up_decisions_total", outcome="scaled_up") == 1
+    assert final.created == {"web": 1}
+    assert final.id == early.id
+    assert {m["metadata"]["annotations"][DECISION] for m in members(w)} == {early.id}
+    assert len(members(w)) == 3
+
+
+async def test_a_partial_pass_without_full_nodes_creates_nothing() -> None:
+    w = await world()
+    see(w, pending(2, cpu_m=600))
+
+    early = await w.controller.decide(partial=True)
+    await w.flush_events()
+
+    assert early.created == {}
+    assert members(w) == []
+    assert w.events.events == []
+    assert w.metric("vpsie_autoscaler_scale_up_decisions_total", outcome="no_scale_up") == 0
+
+
 async def test_dry_run_decides_and_explains_but_creates_nothing() -> None:
     w = await world(dry_run=True)
     see(w, pending(3))

@@ -64,6 +64,9 @@ def build_all(plane: ControlPlane) -> dict[str, Component]:
             "--node-monitor-period=2s",
             "--node-monitor-grace-period=30s",
             "--profiling=false",
+            # The defaults (20/30) make a Deployment of a few thousand pods take minutes.
+            "--kube-api-qps=200",
+            "--kube-api-burst=400",
         ],
         "kube-scheduler": [
             f"{b}/kube-scheduler",
@@ -74,6 +77,10 @@ def build_all(plane: ControlPlane) -> dict[str, Component]:
             f"--authorization-kubeconfig={admin}",
             "--leader-elect=false",
             "--profiling=false",
+            # The default 50/100 marks a burst of 3k pending pods Unschedulable over a minute;
+            # the decision-latency benchmark needs the burst to be a burst.
+            "--kube-api-qps=1000",
+            "--kube-api-burst=2000",
         ],
         "kwok": [
             f"{b}/kwok",
