@@ -47,7 +47,7 @@ from autoscaler.controllers.status_edit import stamp
 from autoscaler.core.eager import full_nodes_only
 from autoscaler.core.policy import ClusterLimits, Expander, ScaleUpPolicy
 from autoscaler.core.reasons import Disposition
-from autoscaler.core.records import PodRecord
+from autoscaler.core.records import NodeRecord, PodRecord
 from autoscaler.core.resources import Phase
 from autoscaler.core.scale_up import plan_scale_up
 from autoscaler.core.scale_up_plan import GroupScaleUp, ScaleUpPlan
@@ -62,12 +62,26 @@ from autoscaler.vpsie.provider import VmGroupSpec
 
 log = logging.getLogger(__name__)
 
+NOT_READY_TAINT = "node.kubernetes.io/not-ready"
 EVENT_REPEAT_S = 300.0  # Cluster Autoscaler suppresses repeated Events for 5 minutes
 EVENT_BACKLOG = 20_000
 EVENT_WRITERS = 4
 CREATE_CONCURRENCY = 8
 SUMMARY_CHARS = 1000
 EAGER_FILL = 0.9  # a new node this full cannot get better by waiting for more pods
+
+
+def settled(node: NodeRecord) -> NodeRecord:
+    """A Ready node as it is about to be: without the not-ready taint.
+
+    The node lifecycle controller removes that taint a moment after the Node turns Ready;
+    in that moment the node would seem to offer nothing and its pods' room asked for again.
+    """
+    if not node.ready or not any(t.key == NOT_READY_TAINT for t in node.taints):
+        return node
+    return dataclasses.replace(
+        node, taints=tuple(t for t in node.taints if t.key != NOT_READY_TAINT)
+    )
 
 
 def failure_reason(rec: VPSieNodeRecord) -> str:
@@ -223,7 +237,10 @@ class ScaleUpController:
         """
         ctx = self._ctx
         started = time.perf_counter()
-        groups = await group_inputs(ctx, catalogue=self._catalogue, expected=self._expected)
+        joining: set[str] = set()
+        groups = await group_inputs(
+            ctx, catalogue=self._catalogue, expected=self._expected, registered_upcoming=joining
+        )
         cutoff = self._settings.expendable_pods_priority_cutoff
         pods = [
             p
@@ -231,7 +248,7 @@ class ScaleUpController:
             if not (p.unschedulable and p.priority < cutoff and p.node_name is None)
         ]
         snapshot = build_snapshot(
-            nodes=ctx.caches.nodes.values(),
+            nodes=[settled(n) for n in ctx.caches.nodes.values() if n.name not in joining],
             pods=pods,
             groups=[g.option for g in groups],
             host_ports={p.key: p.host_ports for p in pods if p.host_ports},

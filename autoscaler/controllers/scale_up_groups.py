@@ -93,9 +93,17 @@ def _from_node(ctx: Context, group: NodeGroup, name: str) -> TemplateNode | None
 
 
 async def group_inputs(
-    ctx: Context, *, catalogue: Catalogue, expected: Expectations
+    ctx: Context,
+    *,
+    catalogue: Catalogue,
+    expected: Expectations,
+    registered_upcoming: set[str],
 ) -> list[GroupInput]:
-    """Every valid NodeGroup of the namespace as a planner option, by name."""
+    """Every valid NodeGroup of the namespace as a planner option, by name.
+
+    ``registered_upcoming`` receives the names of registered Nodes whose members are still
+    on their way (counted as upcoming virtual nodes instead).
+    """
     out: list[GroupInput] = []
     s = ctx.settings
     backoff = Backoff(s.backoff_base_s, s.backoff_max_s, s.failed_kept)
@@ -129,20 +137,21 @@ async def group_inputs(
             busy=busy,
             expected=pending,
         )
-        # Upcoming members whose Node registered already are registered nodes to the
-        # snapshot; counting them as virtual nodes too would offer their room twice.
-        unregistered = pending + sum(
-            1
-            for m in members
-            if m.phase in UPCOMING and not m.meta.deleting and node_of(ctx, m) is None
-        )
+        # A member still on its way is a virtual node even once its Node registered: that
+        # Node is still tainted not-ready and offers nothing yet (the caller leaves it out
+        # of the snapshot, so its room is not counted twice).
+        joining = [m for m in members if m.phase in UPCOMING and not m.meta.deleting]
+        for m in joining:
+            if (node := node_of(ctx, m)) is not None:
+                registered_upcoming.add(node.name)
+        upcoming = pending + len(joining)
         option = GroupOption(
             name=rec.meta.name,
             template=template,
             max_size=group.spec.max_nodes,
             min_size=group.spec.min_nodes,
-            current=sizing.active - unregistered,
-            upcoming=unregistered,
+            current=sizing.active - upcoming,
+            upcoming=upcoming,
             priority=group.spec.priority,
             monthly_price=valid_price(await catalogue.price(spec)),
             scale_up_enabled=group.spec.scale_up.enabled,

@@ -10,7 +10,8 @@
   ``userData`` become labels and taints, as a kubelet started by cloud-init would apply them;
 * vke: the node-group label only when the ``vke_group_label`` knob is set: key
   ``NodeOptions.group_label_key``, value the knob's text (the project's NodeGroup name);
-* ``spec.providerID`` as ``WorkerRecord.provider_id()`` says (vm: none);
+* ``spec.providerID`` as ``WorkerRecord.provider_id()`` says (vm: none); ``spec.taints``
+  starts with ``node.kubernetes.io/not-ready:NoSchedule``, as a kubelet registers it;
 * ``status.capacity`` = cpu, ram Mi, ssd Gi, 110 pods, and ``status.allocatable`` = capacity
   minus ``NodeTemplate``'s reservation (100m CPU, 356Mi, 10 % of the disk), always both,
   because kwok fills in 1k CPUs and 1Ti otherwise;
@@ -35,6 +36,10 @@ GROUP_LABEL = "autoscaler.vpsie.com/nodegroup"
 SIM_RUN_LABEL = "sim-run"
 TAINT_EFFECTS = frozenset({"NoSchedule", "PreferNoSchedule", "NoExecute"})
 NODE_CONDITIONS = ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure")
+NOT_READY_TAINT = {"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"}
+"""What a kubelet registers every Node with; the node lifecycle controller removes it once
+the Node is Ready, so nothing is scheduled there before (and the autoscaler has a moment to
+apply its group's taints)."""
 _FLAG = re.compile(
     r"--(node-labels|register-with-taints)(?:=|\s+)(?:\"([^\"]*)\"|'([^']*)'|([^\s\"']+))"
 )
@@ -242,8 +247,7 @@ def node_manifest(
     spec: dict[str, Any] = {}
     if (provider_id := worker.provider_id()) is not None:
         spec["providerID"] = provider_id
-    if flags.taints:
-        spec["taints"] = [dict(t) for t in flags.taints]
+    spec["taints"] = [dict(NOT_READY_TAINT), *(dict(t) for t in flags.taints)]
     annotations = {KWOK_ANNOTATION: KWOK_MANAGED} if worker.becomes_ready else {}
     return {
         "apiVersion": "v1",

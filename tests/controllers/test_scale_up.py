@@ -16,6 +16,7 @@ from autoscaler.controllers.keys import DECISION
 from autoscaler.controllers.records import project_vpsienode
 from autoscaler.controllers.scale_up_controller import ScaleUpController, policy_of
 from autoscaler.core.policy import Expander
+from autoscaler.core.reasons import Disposition
 from autoscaler.core.records import PodRecord
 from autoscaler.observability.scale_up_metrics import ScaleUpMetrics
 from autoscaler.settings import ScalingSettings
@@ -136,6 +137,45 @@ async def test_the_same_backlog_never_scales_up_twice_even_on_a_stale_cache() ->
     assert third.created == {}
     assert len(members(w)) == 2
     assert w.metric("vpsie_autoscaler_scale_up_decisions_total", outcome="no_scale_up") == 2
+
+
+async def test_a_registered_node_still_joining_is_counted_once_as_upcoming() -> None:
+    w = await world()
+    see(w, pending(3))
+    await w.controller.decide()
+    w.kube.sync()
+    (member,) = members(w)
+    name = member["metadata"]["name"]
+    status = {"phase": "Joining", "hostname": "web-node-1", "nodeName": "web-node-1"}
+    await w.kube.patch("vpsienodes", NS, name, {"status": status})
+    node = w.kube.add_node("web-node-1", ready=False, labels={"team": "web"})
+    node["spec"]["taints"] = [
+        {"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"},
+        {"key": "dedicated", "effect": "NoSchedule"},
+    ]
+    w.kube.sync()
+
+    joining = await w.controller.decide()
+
+    assert joining.created == {}
+    assert {d.disposition for d in joining.plan.pods} == {Disposition.FITS_UPCOMING}
+
+
+async def test_a_ready_node_about_to_lose_the_not_ready_taint_offers_its_room() -> None:
+    w = await world()
+    node = w.kube.add_node("web-node-1", ready=True, labels={"team": "web"})
+    node["status"]["allocatable"] = {"cpu": "1900m", "memory": "3740Mi", "pods": "110"}
+    node["spec"]["taints"] = [
+        {"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"},
+        {"key": "dedicated", "effect": "NoSchedule"},
+    ]
+    w.kube.sync()
+    see(w, pending(3))
+
+    decision = await w.controller.decide()
+
+    assert decision.created == {}
+    assert {d.disposition for d in decision.plan.pods} == {Disposition.FITS_EXISTING}
 
 
 async def test_max_nodes_caps_the_scale_up_and_the_rest_is_explained() -> None:

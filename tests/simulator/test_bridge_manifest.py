@@ -26,6 +26,7 @@ from autoscaler.simulator.bridge_nodes import (
 from autoscaler.simulator.hooks import WorkerRecord
 from autoscaler.simulator.knobs import BridgeKnobs
 
+NOT_READY = {"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"}
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 IDENTIFIER = "7c1e0000-0000-4000-8000-000000000001"
 DC = "d1000000-0000-4000-8000-000000000001"
@@ -229,14 +230,14 @@ def test_vm_user_data_labels_and_taints_reach_the_node() -> None:
     assert (labels[GROUP_LABEL], labels["foo"]) == ("web", "bar")
     assert labels["node.kubernetes.io/instance-type"] == "shared-2c-4g"
     assert node["spec"] == {
-        "taints": [{"key": "dedicated", "value": "web", "effect": "NoSchedule"}]
+        "taints": [NOT_READY, {"key": "dedicated", "value": "web", "effect": "NoSchedule"}]
     }
 
 
 def test_vke_workers_ignore_user_data() -> None:
     node = manifest(vke_worker(user_data=b64(CLOUD_INIT)))
     assert GROUP_LABEL not in node["metadata"]["labels"]
-    assert "taints" not in node["spec"]
+    assert node["spec"]["taints"] == [NOT_READY]
 
 
 @pytest.mark.parametrize(
@@ -250,7 +251,7 @@ def test_vke_workers_ignore_user_data() -> None:
 def test_vm_without_usable_flags_gets_only_the_standard_labels(user_data: str | None) -> None:
     node = manifest(vm_worker(user_data=user_data))
     assert GROUP_LABEL not in node["metadata"]["labels"]
-    assert "taints" not in node["spec"]
+    assert node["spec"]["taints"] == [NOT_READY]
 
 
 @pytest.mark.parametrize(
