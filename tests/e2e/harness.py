@@ -1,9 +1,10 @@
 """The e2e world: control plane + VPSie simulator (subprocess) + the daemon (subprocess).
 
 ``E2E`` starts the simulator with its Node bridge (workers become kwok Nodes labelled for
-this test) and the daemon pointed at it, applies NodeGroups, waits on conditions with
-deadlines (polling; no fixed sleeps) and checks the invariants of architecture.md §2 at
-the end of every test. Everything it starts is stopped in ``close()``.
+this test) and the daemon pointed at it, applies NodeGroups, runs Deployments in the
+test's namespace, reads the daemon's metrics and the simulator's call log, waits on
+conditions with deadlines (polling; no fixed sleeps) and checks the invariants of
+architecture.md §2 at the end of every test. Everything it starts is stopped in ``close()``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
 
 from autoscaler.core.resources.common import API_VERSION, GROUP, VERSION
 from tests.e2e import invariants as inv
@@ -24,6 +27,7 @@ from tests.e2e.recorder import Reading, Recorder
 from tests.e2e.simproc import CLUSTER, TOKEN, SimulatorError, SimulatorProcess, world
 from tests.testenv import ApiError, ControlPlane, TestNamespace
 from tests.testenv.kubehttp import MERGE_PATCH
+from tests.testenv.objects import is_pod_running, pod_manifest
 
 WAIT = 120.0  # one condition, on a loaded 2-core machine
 SETTLE = 120.0  # invariants: the garbage collector and finalizers act within bounded time
@@ -53,9 +57,19 @@ class E2E:
     # --- processes ---------------------------------------------------------------------------
     def start_simulator(self, **delays: float) -> SimulatorProcess:
         """Start the simulator (default world, real clock, short ``delays``) and the recorder."""
+        return self.start_simulator_in({}, **delays)
+
+    def start_simulator_in(
+        self, overrides: Mapping[str, Any], /, **delays: float
+    ) -> SimulatorProcess:
+        """``start_simulator`` in the default world with ``overrides`` merged into its
+        configuration (mappings merge key by key, anything else replaces): other clusters
+        and groups, knobs.
+        """
+        config = world(seed=self.seed, run_id=self.ns.name, **delays)
         self.sim = SimulatorProcess(
             self.dir / "simulator",
-            world=world(seed=self.seed, run_id=self.ns.name, **delays),
+            world=_merged(config, overrides),
             kubeconfig=self.testenv.admin_kubeconfig,
             node_labels=self.ns.node_labels,
         ).start()
@@ -200,6 +214,22 @@ class E2E:
         ]
         return sorted(chosen, key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime")))
 
+    def daemon_metric(self, name: str, **labels: str) -> float | None:
+        """The sum of the running daemon's samples ``name`` with ``labels`` (``None``: none).
+
+        ``name`` is the sample's name as exposed (``..._total`` for a counter, ``..._count``
+        for a histogram's count).
+        """
+        status, text = self.daemon.get(self.daemon.metrics_port, "/metrics")
+        assert status == 200, f"GET /metrics answered {status}: {text[:300]}"
+        values = [
+            sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == name and labels.items() <= sample.labels.items()
+        ]
+        return sum(values) if values else None
+
     def nodes(self) -> list[JSON]:
         """The Nodes of this test (the bridge labels every Node it makes for us)."""
         return list(self.api.get("/api/v1/nodes", labelSelector=self.ns.node_selector)["items"])
@@ -213,6 +243,18 @@ class E2E:
         """Identifiers of the workers VPSie created through K4 in our groups so far."""
         assert self.sim is not None
         return inv.created_by_k4(self.sim.state(), self.groups.values())
+
+    def k4_calls(self, group: str) -> list[JSON]:
+        """The simulator's add-worker calls (K4) for NodeGroup ``group``'s VPSie group, in order.
+
+        Each is an entry of the call log: ``seq``, ``t`` (simulator seconds), ``status`` and
+        ``fault``. A refusal such as a quota error answers 200 with ``"error": true`` unless
+        the world's ``business_error_status`` knob is 400.
+        """
+        assert self.sim is not None
+        path = f"/group/{self.groups[group].group_id}"
+        calls = self.sim.calls()["calls"]
+        return [c for c in calls if c.get("route_id") == inv.K4_ROUTE and c["path"].endswith(path)]
 
     def snapshot(self) -> Snapshot:
         """Read everything the invariants look at."""
@@ -235,6 +277,99 @@ class E2E:
     def history(self) -> History:
         """What the recorder saw so far."""
         return self.recorder.snapshot_history()
+
+    # --- workload ----------------------------------------------------------------------------
+    def create_deployment(
+        self,
+        name: str,
+        *,
+        replicas: int,
+        cpu: str,
+        memory: str,
+        node_selector: Mapping[str, str] | None = None,
+        tolerations: Sequence[Mapping[str, Any]] = (),
+    ) -> JSON:
+        """A Deployment of ``replicas`` pods labelled ``app=<name>`` in the test's namespace.
+
+        The pods' nodeSelector always holds the test's isolation label (the bridge puts it
+        on every Node of this test), so they never fit another test's Nodes; add a label of
+        a NodeGroup's template to ``node_selector`` to keep them off Nodes of no group. The
+        planner knows a group's nodes by its template only: a NodeGroup meant for these pods
+        carries ``ns.node_labels`` in its template labels too.
+        """
+        selector = {**dict(node_selector or {}), **self.ns.node_labels}
+        pod = pod_manifest(
+            name,
+            namespace=self.ns.name,
+            labels={"app": name},
+            node_selector=selector,
+            cpu=cpu,
+            memory=memory,
+            tolerations=tolerations,
+        )
+        body = {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": name, "namespace": self.ns.name, "labels": {"app": name}},
+            "spec": {
+                "replicas": replicas,
+                "selector": {"matchLabels": {"app": name}},
+                "template": {"metadata": pod["metadata"], "spec": pod["spec"]},
+            },
+        }
+        return self.api.post(f"/apis/apps/v1/namespaces/{self.ns.name}/deployments", body)
+
+    def pods(self, app: str | None = None) -> list[JSON]:
+        """The pods of the test's namespace (labelled ``app=<app>`` if given), by name."""
+        params = {"labelSelector": f"app={app}"} if app else {}
+        items = self.api.get(f"/api/v1/namespaces/{self.ns.name}/pods", **params)["items"]
+        return sorted(items, key=lambda p: str(p["metadata"]["name"]))
+
+    def pods_running(self, app: str, count: int, *, group: str | None = None) -> Probe:
+        """Probe: ``count`` pods of ``app``, all Running (on Nodes of NodeGroup ``group``)."""
+
+        def probe() -> list[str]:
+            pods = self.pods(app)
+            missing = [] if len(pods) == count else [f"{len(pods)} pods of {app}, want {count}"]
+            missing += [
+                f"pod {p['metadata']['name']} is {p.get('status', {}).get('phase')}"
+                for p in pods
+                if not is_pod_running(p)
+            ]
+            if group is not None:
+                ours = {
+                    n["metadata"]["name"]
+                    for n in self.nodes()
+                    if (n["metadata"].get("labels") or {}).get(inv.GROUP_LABEL) == group
+                }
+                missing += [
+                    f"pod {p['metadata']['name']} runs on {p['spec'].get('nodeName')},"
+                    f" not on a Node of {group}"
+                    for p in pods
+                    if p["spec"].get("nodeName") and p["spec"]["nodeName"] not in ours
+                ]
+            return missing
+
+        return probe
+
+    def pods_unschedulable(self, app: str, count: int) -> Probe:
+        """Probe: ``count`` pods of ``app``, each with ``PodScheduled=False/Unschedulable``."""
+
+        def probe() -> list[str]:
+            pods = self.pods(app)
+            missing = [] if len(pods) == count else [f"{len(pods)} pods of {app}, want {count}"]
+            for p in pods:
+                conditions = p.get("status", {}).get("conditions") or []
+                if not any(
+                    c.get("type") == "PodScheduled"
+                    and c.get("status") == "False"
+                    and c.get("reason") == "Unschedulable"
+                    for c in conditions
+                ):
+                    missing.append(f"pod {p['metadata']['name']} is not Unschedulable")
+            return missing
+
+        return probe
 
     # --- waiting -----------------------------------------------------------------------------
     def wait_until(self, probe: Probe, *, what: str, timeout: float = WAIT) -> float:
@@ -339,6 +474,17 @@ class E2E:
             what="the invariants of architecture.md §2",
             timeout=timeout,
         )
+
+
+def _merged(base: Mapping[str, Any], override: Mapping[str, Any]) -> JSON:
+    out = dict(base)
+    for key, value in override.items():
+        current = out.get(key)
+        if isinstance(current, Mapping) and isinstance(value, Mapping):
+            out[key] = _merged(current, value)
+        else:
+            out[key] = value
+    return out
 
 
 def _items(listing: JSON, kind: str) -> list[JSON]:
