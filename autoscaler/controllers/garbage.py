@@ -8,7 +8,8 @@ It compares VPSie's listing of every managed group with the VPSieNodes and the N
   it (vm: its hostname carries the group's prefix, which only this autoscaler mints) by a
   new VPSieNode that makes no create call; otherwise it is **reported** (Event
   ``OrphanWorkerFound`` and the ``orphan_workers`` gauge) and never deleted. While a lost
-  create of the group may still claim a worker, nothing of that group is reported;
+  create of the group may still claim a worker, or a create in flight has not claimed its
+  worker yet, nothing of that group is reported;
 * taints of ours (``autoscaler.vpsie.com/...``) on Nodes whose VPSieNode is not Draining
   or Deleting are removed: an interrupted drain must not leave a node unschedulable.
 """
@@ -91,6 +92,8 @@ class GarbageCollector:
         members = ctx.members(group.meta.namespace, group.meta.name)
         if any(is_lost(ctx, m) for m in members):
             return 0  # a lost create may still claim one of them: wait for its reconcile
+        if any(m.phase is Phase.PROVISIONING and not m.aliases() for m in members):
+            return 0  # a create in flight is about to claim one of them: report next pass
         owned = frozenset(a for m in members for a in m.aliases())
         free = [
             w for w in unowned(status.workers, owned=owned) if w.state is not WorkerState.DELETING

@@ -68,12 +68,16 @@ class CallLog:
         self._changed.set()
         return entry
 
-    def finish(self, entry: dict[str, Any], status: int, *, fault: str | None = None) -> None:
-        """Record the status of a call (0 for one that hangs or is dropped)."""
+    def finish(
+        self, entry: dict[str, Any], status: int, *, fault: str | None = None, refused: bool = False
+    ) -> None:
+        """Record the status of a call (0 for one that hangs or is dropped); ``refused``: an
+        HTTP 200 whose body says ``"error": true`` (nothing was done)."""
         if entry["status"] is not None:
             return
         entry["status"] = status
         entry["fault"] = fault
+        entry["refused"] = refused
         self.counters[(entry["method"], entry["route"], status)] += 1
         self._changed.set()
 

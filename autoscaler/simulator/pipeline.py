@@ -133,8 +133,18 @@ async def _answer(
         entry["committed_status"] = reply.status
         sim.calls.finish(entry, 0, fault=fault.label())
         return await _hang(request, sim, "never")
-    sim.calls.finish(entry, reply.status, fault=fault.label() if fault else None)
+    sim.calls.finish(
+        entry, reply.status, fault=fault.label() if fault else None, refused=_refused(reply)
+    )
     return respond(reply)
+
+
+def _refused(reply: Reply) -> bool:
+    """A 200 answer whose envelope says ``"error": true``: the API did nothing."""
+    if reply.status != 200:
+        return False
+    payload = reply.payload()
+    return isinstance(payload, dict) and bool(payload.get("error"))
 
 
 def _fault_reply(fault: Fault, sim: Simulation) -> Reply | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from autoscaler.controllers.garbage import GarbageCollector
 from autoscaler.controllers.keys import ADOPTED
+from autoscaler.controllers.members import new_vpsienode
+from autoscaler.controllers.records import project_nodegroup
 from tests.controllers import NS, make_context, nodegroup
 from tests.controllers.fake_kube import FakeKube
 from tests.controllers.fake_provider import FakeProvider
@@ -40,6 +42,26 @@ async def test_a_vke_worker_no_vpsienode_owns_is_reported_and_never_deleted() ->
     assert provider.delete_calls == []
     assert kube.of("vpsienodes") == []
     assert provider.workers["web"] == [stranger]
+
+
+async def test_no_orphan_is_reported_while_a_create_in_flight_has_not_claimed_its_worker() -> None:
+    provider = FakeProvider()
+    kube, gc, events = await collector(provider)
+    await kube.create("vpsienodes", NS, new_vpsienode(project_nodegroup(kube.of("nodegroups")[0])))
+    (member,) = kube.of("vpsienodes")
+    await kube.patch(
+        "vpsienodes", NS, member["metadata"]["name"], {"status": {"phase": "Provisioning"}}
+    )
+    kube.sync()
+    provider.add_worker("web")  # the create's worker, listed before the member claimed it
+
+    await gc.collect()
+    assert events == []
+
+    await kube.patch("vpsienodes", NS, member["metadata"]["name"], {"status": {"phase": "Failed"}})
+    kube.sync()
+    await gc.collect()
+    assert [e["reason"] for e in events] == ["OrphanWorkerFound"]
 
 
 async def test_a_vm_of_ours_no_vpsienode_owns_is_adopted_without_a_create() -> None:

@@ -234,7 +234,7 @@ def _creates(
         c for c in snap.calls if c.get("route_id") == K4_ROUTE and c["path"].endswith(tuple(paths))
     ]
     complete_log = not snap.calls or snap.calls[0]["seq"] == 1
-    answered = [c for c in k4 if c["status"] == 200 and not c["fault"]]
+    answered = [c for c in k4 if c["status"] == 200 and not c["fault"] and not c.get("refused")]
     committed = [c for c in k4 if c["fault"] == "hang:commit_then_hang"]
     if complete_log and len(answered) + len(committed) != len(created) + len(foreign):
         out.append(

@@ -203,9 +203,14 @@ async def test_worker_quota(quota: dict[str, int]) -> None:
         assert (await sim.post(k4(LARGE))).data is True
         answer = await sim.post(k4(LARGE))
         groups = await sim.groups()
+        calls = (await sim.get("/__sim/calls", auth=False)).json["calls"]
     assert (answer.status, answer.json["error"]) == (200, True)
     assert answer.json["message"] == "Worker nodes count exceeds the allowed limit"
     assert groups[LARGE]["nodes_count"] == 1
+    assert [(c["route_id"], c["status"], c["refused"]) for c in calls if c["route_id"] == "K4"] == [
+        ("K4", 200, False),
+        ("K4", 200, True),
+    ]
 
 
 async def test_add_group_refuses_a_size_the_cluster_has(sim: Sim) -> None:
