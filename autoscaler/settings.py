@@ -93,6 +93,11 @@ class VPSieSettings(_Group):
         180.0, gt=0, description="how long to look for a create whose answer was lost"
     )
     poll_interval_s: float = Field(10.0, gt=0, description="interval of provisioning polls")
+    poll_share_s: float = Field(
+        1.0,
+        ge=0,
+        description="how long one polled listing answers every node being provisioned; 0 = none",
+    )
     reserved_cpu_m: int = Field(100, ge=0, description="CPU kept back from node capacity (m)")
     reserved_memory_mi: int = Field(356, ge=0, description="memory kept back (MiB)")
     reserved_ephemeral_storage_pct: int = Field(
@@ -110,8 +115,8 @@ class ScalingSettings(_Group):
     batch_eager_s: float = Field(
         1.0,
         ge=0,
-        description="while a batch window stays open, create its full new nodes every this"
-        " many seconds; 0 = only when the window closes",
+        description="while a batch window stays open, create every this many seconds the new"
+        " nodes that are full or for a pod pending this long; 0 = only when the window closes",
     )
     max_nodes_total: int = Field(0, ge=0, description="cluster-wide node limit; 0 = none")
     max_cores_total: int = Field(0, ge=0, description="cluster-wide CPU core limit; 0 = none")

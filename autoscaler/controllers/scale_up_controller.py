@@ -2,14 +2,14 @@
 
 One decision per batch window: the caches give the nodes, pods and groups, ``core``
 plans, and the chosen groups get their VPSieNodes (intent objects; the VPSieNode
-reconciler makes the VPSie calls). While a long stream of pods keeps a window open, its
-full new nodes are created every ``batch_eager_s`` (``core.eager``) instead of at the
-window's end, so the first pods of a stream do not wait the whole window; all passes of a
-window are one decision. Each VPSieNode carries the decision id; upcoming
-nodes, including creates the cache does not show yet (``Expectations`` shared with the
-NodeGroup reconciler), absorb pending pods in the next decision, so one backlog never
-triggers two scale-ups, and each group's count is checked against ``maxNodes`` again right
-before every create.
+reconciler makes the VPSie calls). While a long stream of pods keeps a window open, every
+``batch_eager_s`` the new nodes that are full, or that are for a pod pending that long
+already, are created (``core.eager``) instead of at the window's end, so the first pods of
+a stream do not wait the whole window; all passes of a window are one decision. Each
+VPSieNode carries the decision id; upcoming nodes, including creates the cache does not
+show yet (``Expectations`` shared with the NodeGroup reconciler), absorb pending pods in
+the next decision, so one backlog never triggers two scale-ups, and each group's count is
+checked against ``maxNodes`` again right before every create.
 
 A provisioning that fails (quota, a refused create, a timeout) makes the group's member
 Failed; the NodeGroup backs off (``sizing``) and the batch window is closed at once, so
@@ -265,7 +265,12 @@ class ScaleUpController:
         by_key = {p.key: p for p in snapshot.pending}
         self._observe_absorbed(plan, by_key, now)
         if partial:
-            plan = full_nodes_only(plan, snapshot, by_key, threshold=EAGER_FILL)
+            wait = dt.timedelta(seconds=self._settings.batch_eager_s)
+            since = self.pending.since
+            due = frozenset(
+                k for k, p in by_key.items() if p.uid in since and now - since[p.uid] >= wait
+            )
+            plan = full_nodes_only(plan, snapshot, by_key, threshold=EAGER_FILL, due=due)
         created: dict[str, int] = {}
         for up in plan.scale_ups:
             created[up.group] = await self._scale(by_name[up.group], up, by_key, decision_id)

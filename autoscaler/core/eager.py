@@ -1,12 +1,17 @@
-"""Acting on full nodes before a batch window closes: ``full_nodes_only(plan, ...)``.
+"""Acting on part of a plan before its batch window closes: ``full_nodes_only(plan, ...)``.
 
 A long stream of pending pods (a scheduler marking a few thousand pods, a Deployment
 scaled up in slow-start batches) keeps the batch window open up to its maximum, and the
-first pods wait that long. Waiting cannot improve a new node that the plan already fills:
-more pods can only need more nodes. So while a window stays open, a plan over the
-backlog so far may be cut down to its *full* new nodes (a dimension used to at least
-``threshold`` of what the node offers after DaemonSets), which are created at once; the
-rest of the backlog waits for the window to close as usual. Pods are interchangeable
+first pods would wait that long. While a window stays open, a plan over the backlog so far
+is cut down to the new nodes worth asking for now:
+
+* *full* ones (a dimension used to at least ``threshold`` of what the node offers after
+  DaemonSets): waiting cannot improve them, more pods can only need more nodes;
+* nodes for a pod that is *due* (has waited as long as the caller allows): a node not
+  full yet is filled by later pods of the stream, which fit the upcoming node's free room
+  before any new node is planned.
+
+The rest of the backlog waits for the window to close as usual. Pods are interchangeable
 within their class, so the next plan places the remaining pods on the same terms.
 """
 
@@ -38,8 +43,10 @@ def full_nodes_only(
     pods: Mapping[str, PodRecord],
     *,
     threshold: float = 0.9,
+    due: frozenset[str] = frozenset(),
 ) -> ScaleUpPlan:
-    """Return ``plan`` with only its new nodes filled to ``threshold``, and their pods."""
+    """Return ``plan`` with only its new nodes filled to ``threshold`` or holding a pod
+    whose key is in ``due``, and their pods."""
     if not 0.0 < threshold <= 1.0:
         raise ValueError(f"threshold must be in (0, 1], got {threshold}")
     ups: list[GroupScaleUp] = []
@@ -49,7 +56,8 @@ def full_nodes_only(
         full = tuple(
             node
             for node in up.new_nodes
-            if fill(total(as_pod_request(pods[k].requests) for k in node), free) >= threshold
+            if not due.isdisjoint(node)
+            or fill(total(as_pod_request(pods[k].requests) for k in node), free) >= threshold
         )
         if full:
             ups.append(GroupScaleUp(up.group, len(full), up.size_before, full))

@@ -64,6 +64,7 @@ class VPSieClientConfig(BaseModel):
     breaker_close_after: int = Field(2, ge=1)
     unknown_outcome_window_s: float = Field(180.0, gt=0)
     poll_interval_s: float = Field(10.0, gt=0)
+    poll_share_s: float = Field(1.0, ge=0)
     reserved: ReservedResources = ReservedResources()
 
     @model_validator(mode="after")

@@ -46,7 +46,7 @@ def build_provider(
         return VkeProvider(
             api=api, cluster=config.cluster_identifier, clock=clock,
             availability=lambda: http.available, reserve=reserve, window=window,
-            interval=interval,
+            interval=interval, share=config.poll_share_s,
         )  # fmt: skip
     assert config.account_password is not None  # checked by the config
     defaults = VmDefaults(
@@ -60,4 +60,5 @@ def build_provider(
     return VmProvider(
         api=api, defaults=defaults, clock=clock, availability=lambda: http.available,
         reserve=reserve, minter=HostnameMinter(rand=rand), window=window, interval=interval,
+        share=config.poll_share_s,
     )  # fmt: skip

@@ -47,6 +47,7 @@ from autoscaler.vpsie.provider import (
     Worker,
     WorkerState,
 )
+from autoscaler.vpsie.shared_read import SharedRead
 from autoscaler.vpsie.templates import DEFAULT_RESERVE, NodeTemplate, Reserve, node_template
 from autoscaler.vpsie.types import UNKNOWN_PRICE, Cluster, ClusterNode, NodeGroup, Offer, Price
 from autoscaler.vpsie.vke_catalogue import find_group, match_offer
@@ -69,6 +70,7 @@ class VkeProvider:
         reserve: Reserve = DEFAULT_RESERVE,
         window: float = 180.0,
         interval: float = 10.0,
+        share: float = 1.0,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
     ) -> None:
         self._api = api
@@ -82,6 +84,7 @@ class VkeProvider:
         self._lock = asyncio.Lock()  # one provider per cluster: the cluster's K4 lock
         self.claims = ClaimBook()
         self._offers: TtlCache[str, list[Offer]] = TtlCache(clock=clock, ttl=3600.0)
+        self._polled = SharedRead(self._listing, clock=clock, max_age=share)
 
     @property
     def available(self) -> bool:
@@ -137,7 +140,7 @@ class VkeProvider:
         """The worker of a claim, once it is attributed."""
         if self.claims.get(handle.intent.attempt_id) is None:
             return Resolved(Resolution.LOST, reason="claim not known to this process")
-        cluster, groups = await self._listing()
+        cluster, groups = await self._polled.get()
         await self._match(cluster, groups)
         claim = self.claims.get(handle.intent.attempt_id)
         if claim is None or claim.node is None:

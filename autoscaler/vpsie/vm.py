@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Literal
 
 from autoscaler.clock import Clock
+from autoscaler.vpsie import types as t
 from autoscaler.vpsie.api import VPSieApi
 from autoscaler.vpsie.cache import TtlCache
 from autoscaler.vpsie.errors import BadAccountPassword, NotDeletable, UnknownOutcome, VPSieError
@@ -30,6 +31,7 @@ from autoscaler.vpsie.provider import (
     Worker,
     WorkerState,
 )
+from autoscaler.vpsie.shared_read import SharedRead
 from autoscaler.vpsie.templates import DEFAULT_RESERVE, NodeTemplate, Reserve, node_template
 from autoscaler.vpsie.types import Price
 from autoscaler.vpsie.vm_catalogue import PlanFinder, VmDefaults, vm_create, vm_worker
@@ -54,6 +56,7 @@ class VmProvider:
         reserve: Reserve = DEFAULT_RESERVE,
         window: float = 180.0,
         interval: float = 10.0,
+        share: float = 1.0,
         minter: HostnameMinter | None = None,
     ) -> None:
         self._api = api
@@ -66,6 +69,10 @@ class VmProvider:
         self._minter = minter or HostnameMinter()
         self._plans = PlanFinder(api=api, cache=TtlCache(clock=clock, ttl=3600.0))
         self.deletes_disabled: str | None = None
+        self._polled = SharedRead(self._read_listing, clock=clock, max_age=share)
+
+    async def _read_listing(self) -> tuple[list[t.PendingVm], list[t.Vm]]:
+        return await self._api.list_pending(), await self._api.list_vms()
 
     @property
     def available(self) -> bool:
@@ -129,7 +136,7 @@ class VmProvider:
         hostname = handle.hostname or handle.intent.hostname
         if not hostname:
             return Resolved(Resolution.LOST, reason="no hostname to look for")
-        worker = await self._find(hostname, handle.intent.group)
+        worker = await self._find(hostname, handle.intent.group, shared=True)
         if worker is not None and worker.identifier is not None:
             return Resolved(Resolution.RESOLVED, worker)
         return Resolved(Resolution.PENDING, worker)
@@ -184,11 +191,13 @@ class VmProvider:
         """The plan's monthly price and monthly / 730."""
         return (await self._plans.plan(_vm(group), self._defaults)).price
 
-    async def _find(self, hostname: str, group: str) -> Worker | None:
-        """V3 (``data.hostname``), then V1 (``hostname``), case-insensitively."""
+    async def _find(self, hostname: str, group: str, *, shared: bool = False) -> Worker | None:
+        """V3 (``data.hostname``), then V1 (``hostname``), case-insensitively; ``shared``:
+        from a listing other pollers may share (``SharedRead``)."""
         name = hostname.lower()
-        queued = any((p.hostname or "").lower() == name for p in await self._api.list_pending())
-        vms = [v for v in await self._api.list_vms() if (v.hostname or "").lower() == name]
+        pending, listed = await (self._polled.get() if shared else self._read_listing())
+        queued = any((p.hostname or "").lower() == name for p in pending)
+        vms = [v for v in listed if (v.hostname or "").lower() == name]
         if vms:
             return vm_worker(sorted(vms, key=lambda v: v.gone)[0], group)
         if queued:

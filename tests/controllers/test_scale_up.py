@@ -309,6 +309,10 @@ async def test_a_partial_pass_without_full_nodes_creates_nothing() -> None:
     assert w.events.events == []
     assert w.metric("vpsie_autoscaler_scale_up_decisions_total", outcome="no_scale_up") == 0
 
+    w.clock.step(1.0)  # the pods have now waited batch_eager_s: their node is asked for
+    later = await w.controller.decide(partial=True)
+    assert later.created == {"web": 1}
+
 
 async def test_dry_run_decides_and_explains_but_creates_nothing() -> None:
     w = await world(dry_run=True)

@@ -33,11 +33,13 @@ def test_only_full_new_nodes_and_their_pods_are_kept() -> None:
 
     assert whole.node_counts == (("g", 3),)
     assert cut.node_counts == (("g", 2),)
-    assert sorted(d.pod for d in cut.pods) == sorted(
-        k for n in cut.scale_ups[0].new_nodes for k in n
-    )
+    on_full_nodes = sorted(k for node in cut.scale_ups[0].new_nodes for k in node)
+    assert sorted(d.pod for d in cut.pods) == on_full_nodes
     assert len(cut.pods) == 6
     assert full_nodes_only(whole, snap, by_key, threshold=1.0).scale_ups == ()
+    last = next(d.pod for d in whole.pods if d.pod not in on_full_nodes)
+    due = full_nodes_only(whole, snap, by_key, due=frozenset({last}))
+    assert due.node_counts == (("g", 3),)
 
 
 def test_a_bad_threshold_is_refused() -> None:

@@ -137,6 +137,20 @@ async def test_new_worker_is_identified_by_diffing_the_group(
     assert len(server.calls("POST")) == 1
 
 
+async def test_polls_of_many_creates_share_one_listing(
+    server: ScriptedVPSie, vke: FakeVke, provider: VkeProvider
+) -> None:
+    handles = [await create(provider, WEB) for _ in range(4)]
+    before = len(server.calls())
+    await asyncio.sleep(20)
+
+    answers = await asyncio.gather(*(provider.resolve(h) for h in handles))
+
+    assert {a.state for a in answers} == {Resolution.RESOLVED}
+    assert len({a.worker.identifier for a in answers if a.worker}) == 4
+    assert [r.path for r in server.calls()[before:]] == [BASE, K3]  # one K2 and one K3
+
+
 async def test_identifier_in_the_add_answer_settles_at_once(
     server: ScriptedVPSie, vke: FakeVke, provider: VkeProvider
 ) -> None:
