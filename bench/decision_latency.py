@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import concurrent.futures
 import datetime as dt
 import json
@@ -398,6 +399,9 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 round(adds[-1] - burst_started, 2) if adds else None
             ),
             "add_calls": len(adds),
+            "vpsie_calls_by_route": dict(
+                sorted(collections.Counter(str(c.get("route_id")) for c in calls).items())
+            ),
             "vpsienodes": len(vpsienodes),
             "decisions_with_nodes": len(decisions - {None}),
             "planning_passes": int(planning_n),
