@@ -193,6 +193,7 @@ class ScaleUpController:
         self._seq = 0
         self._window_id: str | None = None
         self._window_made = 0
+        self._replan = False
         self.decisions: list[Decision] = []
         """The last few decisions, newest last (for tests and debugging)."""
 
@@ -201,6 +202,7 @@ class ScaleUpController:
         """A member failed: count it and plan again at once without its group."""
         if new.phase is Phase.FAILED and old.phase is not Phase.FAILED:
             self._metrics.failed.labels(new.group or "", failure_reason(new)).inc()
+            self._replan = True  # the fallback is a new decision, not more of the last one
             self.batcher.flush()
 
     def on_nodegroup_change(self, obj: NodeGroupRecord | DeletedFinalStateUnknown[Any]) -> None:
@@ -257,6 +259,9 @@ class ScaleUpController:
         plan = plan_scale_up(snapshot, policy=self._policy, now=now)
         self._metrics.planning.observe(time.perf_counter() - started)
         self._metrics.unschedulable.set(len(snapshot.pending))
+        if self._replan:
+            self._replan = False
+            self._close_window()
         if self._window_id is None:
             self._seq += 1
             self._window_id = f"{now:%Y%m%dT%H%M%S}-{self._seq}"
@@ -277,9 +282,7 @@ class ScaleUpController:
         self._window_made += sum(created.values())
         self._explain(plan, by_key)
         if not partial:
-            outcome = "scaled_up" if self._window_made else "no_scale_up"
-            self._metrics.decisions.labels(outcome).inc()
-            self._window_id, self._window_made = None, 0
+            self._close_window()
             await self._write_summaries(plan, groups, created, now)
         for g in groups:
             self._metrics.backoff.labels(g.option.name).set(int(g.option.in_backoff(now)))
@@ -297,6 +300,14 @@ class ScaleUpController:
                 },
             )
         return decision
+
+    def _close_window(self) -> None:
+        """Count the open decision (if any) and start the next one afresh."""
+        if self._window_id is None:
+            return
+        outcome = "scaled_up" if self._window_made else "no_scale_up"
+        self._metrics.decisions.labels(outcome).inc()
+        self._window_id, self._window_made = None, 0
 
     # --- actuation ------------------------------------------------------------------------------
     def _room(self, group: NodeGroupRecord) -> int:

@@ -238,11 +238,38 @@ async def test_a_failed_group_is_backed_off_and_the_next_option_planned_at_once(
 
     assert count >= 1
     assert fallback.created == {"second": 1}
+    assert fallback.id != decision.id  # a new decision, not more of the failed one
     labels = {"nodegroup": "first", "reason": "QuotaExceeded"}
     assert w.metric("vpsie_autoscaler_failed_scale_ups_total", **labels) == 1
     assert w.metric("vpsie_autoscaler_node_group_backoff_status", nodegroup="first") == 1
     why = {r.group: r.reason for r in fallback.plan.decision("apps/p0").not_taken}
     assert why == {"first": "NotReadyForScaleUp"}
+
+
+async def test_a_failure_while_the_window_is_open_makes_the_fallback_a_new_decision() -> None:
+    w = await world(nodegroup("first", priority=10), nodegroup("second", priority=0))
+    see(w, pending(3, cpu_m=600))  # a full node: created by the eager pass
+    early = await w.controller.decide(partial=True)
+    w.kube.sync()
+    (member,) = members(w, "first")
+    old = project_vpsienode(member)
+    name = member["metadata"]["name"]
+    status = {
+        "phase": "Failed",
+        "lastError": "QuotaExceeded: worker quota reached",
+        "timestamps": {"failed": WALL.isoformat().replace("+00:00", "Z")},
+    }
+    await w.kube.patch("vpsienodes", NS, name, {"status": status})
+    w.kube.sync()
+    new = project_vpsienode(w.kube.get_object("vpsienodes", NS, name))  # type: ignore[arg-type]
+
+    w.controller.on_vpsienode_update(old, new)
+    fallback = await w.controller.decide()
+
+    assert early.created == {"first": 1}
+    assert fallback.created == {"second": 1}
+    assert fallback.id != early.id
+    assert w.metric("vpsie_autoscaler_scale_up_decisions_total", outcome="scaled_up") == 2
 
 
 async def test_decision_latency_is_observed_at_the_create_call() -> None:
