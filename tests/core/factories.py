@@ -7,6 +7,7 @@ pods. Names are explicit or numbered in creation order.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 from collections.abc import Iterable, Mapping
@@ -24,6 +25,7 @@ from autoscaler.core.records import (
     LabelSelector,
     NodeRecord,
     NodeSelectorTerm,
+    PdbRecord,
     PodAffinityTerm,
     PodRecord,
     Requirement,
@@ -271,3 +273,53 @@ def replicas(n: int, prefix: str = "web", **kw: Any) -> list[PodRecord]:
     """``n`` pending pods of one owner, named ``<prefix>-<i>``."""
     owner = kw.pop("owner", ("ReplicaSet", prefix))
     return [pod(f"{prefix}-{i:04d}", owner=owner, **kw) for i in range(n)]
+
+
+EVERY_POD = LabelSelector()
+"""An empty selector: in policy/v1 a PDB with it selects every pod of its namespace."""
+
+
+def pdb(
+    name: str = "pdb",
+    selects: LabelSelector | None = EVERY_POD,
+    *,
+    namespace: str = "default",
+    allowed: int = 1,
+) -> PdbRecord:
+    """A PDB whose status allows ``allowed`` disruptions; ``selects=None`` is a null selector."""
+    return PdbRecord(
+        namespace=namespace,
+        name=name,
+        uid=f"uid-{name}",
+        resource_version="1",
+        selector=selects,
+        min_available=None,
+        max_unavailable=1,
+        disruptions_allowed=allowed,
+        current_healthy=3,
+        desired_healthy=3 - allowed,
+        expected_pods=3,
+        generation=1,
+        observed_generation=1,
+    )
+
+
+def placed_pod(
+    name: str | None = None,
+    *,
+    node_name: str = "node-a",
+    annotations: Mapping[str, str] | None = None,
+    local_volumes: Iterable[str] = (),
+    deleting_since: dt.datetime | None = None,
+    grace_seconds: int = 30,
+    **kw: Any,
+) -> PodRecord:
+    """A running pod on ``node_name``, with the annotations and volumes scale-down reads."""
+    made = pod(name, node_name=node_name, **kw)
+    return dataclasses.replace(
+        made,
+        annotations=tuple(sorted((annotations or {}).items())),
+        local_volumes=tuple(local_volumes),
+        deletion_timestamp=deleting_since,
+        termination_grace_seconds=grace_seconds,
+    )
