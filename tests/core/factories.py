@@ -16,10 +16,12 @@ from typing import Any
 
 from autoscaler.core.group_options import GroupOption, TemplateNode
 from autoscaler.core.interpod import HostPort
+from autoscaler.core.node_eligibility import GroupState
 from autoscaler.core.policy import ScaleUpPolicy
 from autoscaler.core.predicates import HOSTNAME_LABEL
 from autoscaler.core.quantity import int_value
 from autoscaler.core.records import (
+    MIRROR_ANNOTATION,
     NODE_GROUP_LABEL,
     Affinity,
     LabelSelector,
@@ -181,8 +183,11 @@ def node(
     group: str | None = None,
     unschedulable: bool = False,
     deleting: bool = False,
+    ready: bool = True,
+    annotations: Mapping[str, str] | None = None,
+    created: dt.datetime | None = NOW - dt.timedelta(hours=1),
 ) -> NodeRecord:
-    """A registered, Ready node; ``group`` sets the node-group label."""
+    """A registered node (Ready unless told); ``group`` sets the node-group label."""
     all_labels = {HOSTNAME_LABEL: name, **(labels or {})}
     if group is not None:
         all_labels[NODE_GROUP_LABEL] = group
@@ -196,10 +201,10 @@ def node(
         allocatable=allocatable,
         capacity=allocatable,
         unschedulable=unschedulable,
-        ready=True,
-        created=NOW - dt.timedelta(hours=1),
+        ready=ready,
+        created=created,
         provider_id=None,
-        annotations=(),
+        annotations=tuple(sorted((annotations or {}).items())),
         deletion_timestamp=NOW if deleting else None,
     )
 
@@ -273,6 +278,19 @@ def replicas(n: int, prefix: str = "web", **kw: Any) -> list[PodRecord]:
     """``n`` pending pods of one owner, named ``<prefix>-<i>``."""
     owner = kw.pop("owner", ("ReplicaSet", prefix))
     return [pod(f"{prefix}-{i:04d}", owner=owner, **kw) for i in range(n)]
+
+
+def mirror_pod(name: str, *, node_name: str = "node-a", **kw: Any) -> PodRecord:
+    """The API mirror of a static pod on ``node_name`` (``kubernetes.io/config.mirror``)."""
+    made = pod(name, owner=("Node", node_name), node_name=node_name, **kw)
+    return dataclasses.replace(made, annotations=((MIRROR_ANNOTATION, "checksum"),))
+
+
+def group_state(
+    name: str = "web", *, min_nodes: int = 1, current_nodes: int = 3, **kw: Any
+) -> GroupState:
+    """A node group's scale-down state: 3 nodes over a minimum of 1 unless told."""
+    return GroupState(name=name, min_nodes=min_nodes, current_nodes=current_nodes, **kw)
 
 
 EVERY_POD = LabelSelector()
