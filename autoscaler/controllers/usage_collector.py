@@ -55,8 +55,6 @@ DEFAULT_INTERVAL = 30.0
 DEFAULT_TICK_TIMEOUT = 10.0
 DEFAULT_REDISCOVER_INTERVAL = 300.0
 METRICS_GROUP, METRICS_VERSION, METRICS_PLURAL = "metrics.k8s.io", "v1beta1", "nodes"
-# apimachinery's sub-milli suffixes, which metrics-server uses for CPU ("137132918n").
-_SUB_MILLI = {"n": "e-9", "u": "e-6"}
 
 
 class NodeMetricsLister(Protocol):
@@ -80,8 +78,7 @@ def node_metrics_source(api: ApiClient, *, request_timeout: float = 15.0) -> Kub
 
 
 def _cpu_millis(text: str) -> int:
-    suffix = _SUB_MILLI.get(text[-1:])
-    return milli_value(text[:-1] + suffix if suffix else text)
+    return milli_value(text)  # metrics-server reports CPU in nanocores ("137132918n")
 
 
 def _timestamp(raw: object, fallback: dt.datetime) -> dt.datetime:

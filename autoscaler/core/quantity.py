@@ -5,7 +5,7 @@ The grammar is apimachinery's ``resource.Quantity``::
     <quantity> ::= <sign><number><suffix>
     <number>   ::= <digits> | <digits>.<digits> | <digits>. | .<digits>
     <suffix>   ::= Ki | Mi | Gi | Ti | Pi | Ei          (powers of 1024)
-                 | m | "" | k | M | G | T | P | E       (powers of 1000)
+                 | n | u | m | "" | k | M | G | T | P | E   (powers of 1000)
                  | e<sign><digits> | E<sign><digits>    (powers of ten)
 
 ``milli_value`` gives millicores (CPU) and ``int_value`` bytes or counts; both round away
@@ -35,10 +35,10 @@ _INT64_MAX = 2**63 - 1
 
 _QUANTITY = re.compile(
     r"(?P<sign>[+-]?)(?P<int>[0-9]*)(?:\.(?P<frac>[0-9]*))?"
-    r"(?:(?P<bin>[KMGTPE]i)|[eE](?P<exp>[+-]?[0-9]+)|(?P<dec>[mkMGTPE]?))"
+    r"(?:(?P<bin>[KMGTPE]i)|[eE](?P<exp>[+-]?[0-9]+)|(?P<dec>[numkMGTPE]?))"
 )
 _BINARY = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
-_DECIMAL = {"m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
+_DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
 _FORMAT_BINARY = (("Ei", 2**60), ("Pi", 2**50), ("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20))
 _FORMAT_BINARY_KI = ("Ki", 2**10)
 _FORMAT_DECIMAL = (("E", 10**18), ("P", 10**15), ("T", 10**12), ("G", 10**9), ("M", 10**6))

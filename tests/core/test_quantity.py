@@ -40,6 +40,8 @@ from autoscaler.core.quantity import (
         pytest.param("1.5Gi", 1610612736000, 1610612736, id="fractional-binary"),
         pytest.param("-250m", -250, -1, id="negative-rounds-away-from-zero"),
         pytest.param("1E", None, 10**18, id="exa-is-a-suffix-not-an-exponent"),
+        pytest.param("137132918n", 138, 1, id="nano-as-metrics-server-reports-cpu"),
+        pytest.param("2500u", 3, 1, id="micro"),
     ],
 )
 def test_quantity_values(text: str, millis: int | None, units: int) -> None:
@@ -91,7 +93,17 @@ def test_integers_round_trip(value: int) -> None:
     assert int_value(format_int(value)) == value
 
 
-_SCALES = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
+_SCALES: dict[str, Fraction] = {
+    "n": Fraction(1, 10**9),
+    "u": Fraction(1, 10**6),
+    "": Fraction(1),
+    "k": Fraction(10**3),
+    "M": Fraction(10**6),
+    "G": Fraction(10**9),
+    "Ki": Fraction(2**10),
+    "Mi": Fraction(2**20),
+    "Gi": Fraction(2**30),
+}
 
 
 @given(
