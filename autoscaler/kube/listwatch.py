@@ -143,10 +143,18 @@ class KubeListWatch:
                     body = await resp.read()
         except (aiohttp.ClientError, TimeoutError) as err:
             raise _error_from_transport(err) from err
-        doc = orjson.loads(body)
-        meta = doc.get("metadata") or {}
+        try:
+            doc = orjson.loads(body)
+        except orjson.JSONDecodeError as err:
+            raise errors.ServerError(f"list answer is not JSON: {err}", reason="Malformed") from err
+        if not isinstance(doc, dict):
+            raise errors.ServerError("list answer is not a List object", reason="Malformed")
+        meta, items = doc.get("metadata"), doc.get("items")
+        if not isinstance(meta, dict | None) or not isinstance(items, list | None):
+            raise errors.ServerError("list answer is not a List object", reason="Malformed")
+        meta = meta or {}
         return ListPage(
-            items=doc.get("items") or [],
+            items=items or [],
             resource_version=meta.get("resourceVersion", ""),
             continue_token=meta.get("continue") or None,
         )

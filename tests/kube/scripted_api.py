@@ -95,6 +95,13 @@ class ListReply:
     delay: float = 0.0
 
 
+@dataclass(frozen=True)
+class RawReply:
+    """A 200 answer with exactly these body bytes (for malformed answers)."""
+
+    body: bytes
+
+
 WatchItem = Raw | bytes | Delay | Marker
 WatchScript = HttpStatus | list[WatchItem]
 
@@ -130,7 +137,7 @@ class Resource:
     """The script and the request log of one collection path."""
 
     path: str
-    lists: deque[ListReply | HttpStatus] = field(default_factory=deque)
+    lists: deque[ListReply | HttpStatus | RawReply] = field(default_factory=deque)
     watches: deque[WatchScript] = field(default_factory=deque)
     list_requests: list[Request] = field(default_factory=list)
     watch_requests: list[Request] = field(default_factory=list)
@@ -199,6 +206,8 @@ class ScriptedApi:
         reply = resource.lists.popleft() if resource.lists else HttpStatus(500, "ScriptEnded")
         if isinstance(reply, HttpStatus):
             return _status_response(reply)
+        if isinstance(reply, RawReply):
+            return web.Response(body=reply.body, content_type="application/json")
         if reply.delay:
             await asyncio.sleep(reply.delay)
         meta: Raw = {"resourceVersion": reply.resource_version}

@@ -21,6 +21,7 @@ from tests.kube.scripted_api import (
     TOO_MANY,
     HttpStatus,
     ListReply,
+    RawReply,
     ScriptedApi,
     added,
     core_v1_client,
@@ -69,6 +70,19 @@ async def test_watch_statuses_become_typed_errors_when_opening(
     api.resource(PODS).watches.append(status)
     with pytest.raises(expected):
         await source.open_watch(resource_version="7", timeout_seconds=300)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"not json", b"[1, 2]", b'{"items": {"a": 1}}', b'{"metadata": "x", "items": []}'],
+    ids=["not-json", "array", "items-not-a-list", "metadata-not-an-object"],
+)
+async def test_a_malformed_list_answer_is_a_typed_error(
+    api: ScriptedApi, source: KubeListWatch, body: bytes
+) -> None:
+    api.resource(PODS).lists.append(RawReply(body))
+    with pytest.raises(errors.ServerError, match="list answer"):
+        await source.list_page(resource_version="", limit=None, continue_token=None)
 
 
 async def test_too_many_requests_carries_retry_after(
