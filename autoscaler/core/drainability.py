@@ -55,13 +55,24 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import json
-import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from decimal import Decimal
 
-from autoscaler.core.predicates import label_selector_matches
+from autoscaler.core.pdb_budget import (
+    by_namespace,
+    matching_pdbs,
+    over_budget,
+    pods_over_pdb_budget,
+)
+from autoscaler.core.pod_annotation_values import (
+    DURATION_WORDS,
+    SAFE_TO_EVICT_WORDS,
+    TOO_LONG,
+    VOLUMES_WORDS,
+    go_duration_ns,
+    listed_volumes,
+    quoted,
+)
 from autoscaler.core.records import PdbRecord, PodRecord, lookup, object_key
 
 __all__ = [
@@ -211,18 +222,10 @@ class _Facts:
 _Check = Callable[[PodRecord, _Facts], _Verdict | None]
 
 
-def _quoted(value: str, limit: int = 80) -> str:
-    """``value`` double-quoted with control characters escaped, cut after ``limit``."""
-    return json.dumps(value if len(value) <= limit else f"{value[:limit]}...", ensure_ascii=False)
-
-
-_TOO_LONG = re.compile(r"<too long: ([0-9]+) characters>")
-
-
 def _malformed(pod: PodRecord, key: str, value: str, expected: str) -> _Verdict:
-    marker = _TOO_LONG.fullmatch(value)
+    marker = TOO_LONG.fullmatch(value)
     size = marker.group(1) if marker else str(len(value)) if len(value) > MAX_VALUE_LENGTH else ""
-    shown = f"is {size} characters long" if size else f"has the value {_quoted(value)}"
+    shown = f"is {size} characters long" if size else f"has the value {quoted(value)}"
     message = (
         f"pod {pod.key}: annotation {key} {shown}; expected {expected};"
         " the node is kept until the value is fixed or removed"
@@ -232,47 +235,6 @@ def _malformed(pod: PodRecord, key: str, value: str, expected: str) -> _Verdict:
 
 def _block(reason: BlockReason, message: str) -> _Verdict:
     return _Verdict(Outcome.BLOCK, message, reason)
-
-
-# Annotation grammars ------------------------------------------------------------------
-
-_SAFE_TO_EVICT_WORDS = '"true", "false" or "on-completion"'
-_DURATION_WORDS = '"true", "false" or a positive duration such as "30m" or "1h30m"'
-_VOLUMES_WORDS = "volume names separated by commas, without spaces"
-_GO_DURATION = re.compile(r"\+?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+")
-_DURATION_PART = re.compile(r"([0-9.]+)(ns|us|µs|μs|ms|s|m|h)")
-_NS_PER_UNIT = {
-    "ns": 1,
-    "us": 10**3,
-    "µs": 10**3,
-    "μs": 10**3,
-    "ms": 10**6,
-    "s": 10**9,
-    "m": 60 * 10**9,
-    "h": 3600 * 10**9,
-}
-_MAX_GO_DURATION_NS = 2**63 - 1
-_DNS_LABEL = re.compile(r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?")
-
-
-def _go_duration_ns(text: str) -> int | None:
-    """Nanoseconds of a Go duration (``time.ParseDuration``), or ``None`` if it is not one."""
-    if len(text) > 64 or _GO_DURATION.fullmatch(text) is None:
-        return None
-    total = 0
-    for number, unit in _DURATION_PART.findall(text):
-        total += int(Decimal(number) * _NS_PER_UNIT[unit])  # Go truncates each part too
-    return total if total <= _MAX_GO_DURATION_NS else None
-
-
-def _listed_volumes(value: str) -> frozenset[str] | None:
-    """The names in a ``safe-to-evict-local-volumes`` value, or ``None`` if malformed."""
-    if not value:
-        return frozenset()
-    names = value.split(",")
-    if not all(_DNS_LABEL.fullmatch(name) for name in names):
-        return None
-    return frozenset(names)
 
 
 # Rules ---------------------------------------------------------------------------------
@@ -315,7 +277,7 @@ def _safe_to_evict(pod: PodRecord, facts: _Facts) -> _Verdict | None:
     if value is None or value in ("false", "on-completion"):
         return None
     if value != "true":
-        return _malformed(pod, SAFE_TO_EVICT, value, _SAFE_TO_EVICT_WORDS)
+        return _malformed(pod, SAFE_TO_EVICT, value, SAFE_TO_EVICT_WORDS)
     for name, check in _STILL_CHECKED_WHEN_SAFE_TO_EVICT:
         verdict = check(pod, facts)
         if verdict is not None:
@@ -364,12 +326,12 @@ def _do_not_disrupt(pod: PodRecord, facts: _Facts) -> _Verdict | None:
             BlockReason.NOT_SAFE_TO_EVICT_ANNOTATION,
             f'pod {pod.key} is annotated {DO_NOT_DISRUPT}="true"',
         )
-    ns = _go_duration_ns(value)
+    ns = go_duration_ns(value)
     if ns is None or ns <= 0:
-        return _malformed(pod, DO_NOT_DISRUPT, value, _DURATION_WORDS)
+        return _malformed(pod, DO_NOT_DISRUPT, value, DURATION_WORDS)
     return _block(
         BlockReason.NOT_SAFE_TO_EVICT_ANNOTATION,
-        f"pod {pod.key} is annotated {DO_NOT_DISRUPT}={_quoted(value)}, a duration counted"
+        f"pod {pod.key} is annotated {DO_NOT_DISRUPT}={quoted(value)}, a duration counted"
         " from the pod's start time, which is not read: it blocks while the annotation stays",
     )
 
@@ -387,9 +349,9 @@ def _local_storage(pod: PodRecord, facts: _Facts) -> _Verdict | None:
     value = lookup(pod.annotations, SAFE_TO_EVICT_LOCAL_VOLUMES)
     listed: frozenset[str] = frozenset()
     if value is not None:
-        parsed = _listed_volumes(value) if len(value) <= MAX_VALUE_LENGTH else None
+        parsed = listed_volumes(value) if len(value) <= MAX_VALUE_LENGTH else None
         if parsed is None:
-            return _malformed(pod, SAFE_TO_EVICT_LOCAL_VOLUMES, value, _VOLUMES_WORDS)
+            return _malformed(pod, SAFE_TO_EVICT_LOCAL_VOLUMES, value, VOLUMES_WORDS)
         listed = parsed
     blocking = [name for name in pod.local_volumes if name not in listed]
     if blocking:
@@ -475,16 +437,6 @@ DEFAULT_RULE = "default"
 # Entry points --------------------------------------------------------------------------
 
 
-def matching_pdbs(pod: PodRecord, pdbs: Iterable[PdbRecord]) -> tuple[PdbRecord, ...]:
-    """The PDBs of ``pod``'s namespace whose selector selects it (policy/v1 semantics)."""
-    labels = dict(pod.labels)
-    return tuple(
-        p
-        for p in pdbs
-        if p.namespace == pod.namespace and label_selector_matches(p.selector, labels)
-    )
-
-
 def _decide(pod: PodRecord, facts: _Facts) -> PodDisposition:
     for name, check in _RULES:
         verdict = check(pod, facts)
@@ -512,44 +464,6 @@ def pod_disposition(
     return _decide(pod, _Facts(matching_pdbs(pod, pdbs), volumes, now))
 
 
-def _by_namespace(pdbs: Iterable[PdbRecord]) -> dict[str, list[PdbRecord]]:
-    index: dict[str, list[PdbRecord]] = {}
-    for pdb in pdbs:
-        index.setdefault(pdb.namespace, []).append(pdb)
-    return index
-
-
-def _over_budget(
-    pods: Iterable[PodRecord], index: Mapping[str, Sequence[PdbRecord]]
-) -> dict[str, PdbRecord]:
-    remaining: dict[str, int] = {}
-    over: dict[str, PdbRecord] = {}
-    for pod in sorted(pods, key=lambda p: p.key):
-        selecting = matching_pdbs(pod, index.get(pod.namespace, ()))
-        for pdb in selecting:
-            remaining.setdefault(pdb.key, pdb.disruptions_allowed)
-        spent = next((p for p in selecting if remaining[p.key] < 1), None)
-        if spent is not None:
-            over[pod.key] = spent
-            continue
-        for pdb in selecting:
-            remaining[pdb.key] -= 1
-    return over
-
-
-def pods_over_pdb_budget(
-    pods: Iterable[PodRecord], *, pdbs: Sequence[PdbRecord]
-) -> dict[str, PdbRecord]:
-    """Return, by pod key, the pods to evict that their PDBs' budgets cannot cover.
-
-    Each pod spends one disruption of every PDB that selects it; pods are served in key
-    order, so the answer does not depend on the order given. A pod that finds a PDB spent
-    spends nothing and is returned with that PDB. Pass the pods of every node removed
-    together when several are.
-    """
-    return _over_budget(pods, _by_namespace(pdbs))
-
-
 def _over_budget_disposition(pod: PodRecord, pdb: PdbRecord) -> PodDisposition:
     message = (
         f"not enough pod disruption budget to move {pod.key}: PDB {pdb.key} allows"
@@ -571,7 +485,7 @@ def node_drainability(
     budget cannot cover block with ``NotEnoughPdb``. A ``BLOCK`` is reported before a
     ``WAIT``, since it outlasts the pod's completion.
     """
-    index = _by_namespace(pdbs)
+    index = by_namespace(pdbs)
     decided = [
         _decide(pod, _Facts(matching_pdbs(pod, index.get(pod.namespace, ())), volumes, now))
         for pod in pods_on_node
@@ -579,7 +493,7 @@ def node_drainability(
     moving = [
         pod for pod, d in zip(pods_on_node, decided, strict=True) if d.outcome is Outcome.MOVE
     ]
-    over = _over_budget(moving, index)
+    over = over_budget(moving, index)
     dispositions = tuple(
         _over_budget_disposition(pod, over[pod.key]) if pod.key in over else d
         for pod, d in zip(pods_on_node, decided, strict=True)
