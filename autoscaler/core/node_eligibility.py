@@ -60,6 +60,9 @@ class KeptReason(enum.StrEnum):
     """Set by the pod drainability rules."""
     UNEXPECTED_ERROR = "UnexpectedError"
     """Set when checking the node failed."""
+    SCALE_DOWN_BUDGET_EXCEEDED = "ScaleDownBudgetExceeded"
+    """Set by the planner: this pass already deletes or drains as many nodes as its budgets
+    allow (``max_empty_bulk_delete``, ``max_drain_parallelism``); tried again next pass."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from autoscaler.core.drainability import VolumeState
 from autoscaler.core.group_options import GroupOption, TemplateNode
 from autoscaler.core.interpod import HostPort
 from autoscaler.core.node_eligibility import GroupState
@@ -36,6 +37,8 @@ from autoscaler.core.records import (
     Toleration,
     TopologySpread,
 )
+from autoscaler.core.scale_down import plan_scale_down
+from autoscaler.core.scale_down_plan import ScaleDownPlan, ScaleDownPolicy
 from autoscaler.core.scale_up import plan_scale_up
 from autoscaler.core.scale_up_plan import ScaleUpPlan
 from autoscaler.core.snapshot import ClusterSnapshot, build_snapshot
@@ -330,9 +333,11 @@ def placed_pod(
     local_volumes: Iterable[str] = (),
     deleting_since: dt.datetime | None = None,
     grace_seconds: int = 30,
+    host_ports: Iterable[int] = (),
     **kw: Any,
 ) -> PodRecord:
-    """A running pod on ``node_name``, with the annotations and volumes scale-down reads."""
+    """A running pod on ``node_name``, with the annotations, volumes and TCP host ports
+    scale-down reads."""
     made = pod(name, node_name=node_name, **kw)
     return dataclasses.replace(
         made,
@@ -340,4 +345,47 @@ def placed_pod(
         local_volumes=tuple(local_volumes),
         deletion_timestamp=deleting_since,
         termination_grace_seconds=grace_seconds,
+        host_ports=tuple(sorted(HostPort(p) for p in host_ports)),
+    )
+
+
+LONG_UNNEEDED = NOW - dt.timedelta(hours=1)
+"""An ``unneeded_since`` old enough for the default unneeded time (10 minutes)."""
+
+
+def plan_down(
+    *,
+    nodes: Iterable[NodeRecord],
+    pods: Iterable[PodRecord] = (),
+    groups: Mapping[str, GroupState] | None = None,
+    pdbs: Iterable[PdbRecord] = (),
+    volumes: Mapping[str, VolumeState] | None = None,
+    unneeded_since: Mapping[str, dt.datetime] | None = None,
+    in_progress: Iterable[str] = (),
+    drains_in_progress: int = 0,
+    policy: ScaleDownPolicy | None = None,
+    now: dt.datetime = NOW,
+) -> ScaleDownPlan:
+    """Plan a scale-down at ``now``. Unless told: every node has been unneeded for an hour,
+    and each group named by a node label has those nodes and a minimum of 0."""
+    nodes = tuple(nodes)
+    if groups is None:
+        sizes: dict[str, int] = {}
+        for n in nodes:
+            if n.group is not None:
+                sizes[n.group] = sizes.get(n.group, 0) + 1
+        groups = {g: group_state(g, min_nodes=0, current_nodes=k) for g, k in sizes.items()}
+    return plan_scale_down(
+        nodes=nodes,
+        pods=pods,
+        groups=groups,
+        pdbs=pdbs,
+        volumes=volumes or {},
+        unneeded_since=(
+            {n.name: LONG_UNNEEDED for n in nodes} if unneeded_since is None else unneeded_since
+        ),
+        in_progress=frozenset(in_progress),
+        drains_in_progress=drains_in_progress,
+        now=now,
+        policy=policy or ScaleDownPolicy(),
     )
