@@ -304,6 +304,7 @@ def test_kept_reasons_use_cluster_autoscaler_names() -> None:
         "OutsideAllowedWindow",
         "RecentlyScaledUp",
         "ScaleDownDisabledForGroup",
+        "ScaleDownBudgetExceeded",
     }
     assert {r.value for r in KeptReason} == from_ca | ours
     assert all(r.value == r.name.title().replace("_", "") for r in KeptReason)
