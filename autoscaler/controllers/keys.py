@@ -25,6 +25,19 @@ ADOPTED_HOSTNAME = f"{DOMAIN}/adopted-hostname"
 DECISION = f"{DOMAIN}/decision"
 """Annotation: the id of the scale-up decision that asked for this VPSieNode."""
 
+DELETION_CANDIDATE_TAINT = f"{DOMAIN}/deletion-candidate"
+"""Taint (``NoSchedule``) on a Node being drained for deletion. Set only after its VPSieNode
+is ``Draining``: the garbage collector removes it from Nodes not being removed."""
+DRAIN_STATUS = f"{DOMAIN}/drain-status"
+"""Annotation: ``running``, then ``complete``, ``failed``, ``timeout`` or ``interrupted``."""
+DRAIN_STARTED = f"{DOMAIN}/drain-started-time"
+"""Annotation: when the drain tainted and cordoned the Node (RFC 3339, UTC)."""
+DRAIN_FINISHED = f"{DOMAIN}/drain-finished-time"
+"""Annotation: when the drain ended, or its cleanup restored the Node (RFC 3339, UTC)."""
+DRAIN_CORDONED = f"{DOMAIN}/drain-cordoned"
+"""Annotation ``"true"`` while the drain holds a cordon it set itself; a Node its owner had
+cordoned already stays cordoned after a failed drain."""
+
 NODEGROUPS = "nodegroups"
 VPSIENODES = "vpsienodes"
 
@@ -64,3 +77,7 @@ class Reason(enum.StrEnum):
     NOT_TRIGGER_SCALE_UP = "NotTriggerScaleUp"
     SCALED_UP_GROUP = "ScaledUpGroup"
     FAILED_TO_SCALE_UP_GROUP = "FailedToScaleUpGroup"
+    SCALE_DOWN = "ScaleDown"
+    """A Node was drained for scale-down (Cluster Autoscaler's reason)."""
+    SCALE_DOWN_FAILED = "ScaleDownFailed"
+    """A drain failed, timed out or was interrupted; the Node was restored."""

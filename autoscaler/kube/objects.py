@@ -151,6 +151,13 @@ class KubeObjects:
             f"patching node {name}", call, name, patch, _content_type=MERGE_PATCH
         )
 
+    async def get_node(self, name: str) -> JSON | None:
+        """Read a Node; ``None`` if there is none."""
+        try:
+            return await self._call(f"reading node {name}", self._core.read_node, name)
+        except errors.NotFound:
+            return None
+
     async def delete_node(self, name: str, *, uid: str = "") -> bool:
         """Delete a Node (only that ``uid`` when given); ``False`` if already gone."""
         body: JSON = {"preconditions": {"uid": uid}} if uid else {}
