@@ -11,24 +11,34 @@ It compares VPSie's listing of every managed group with the VPSieNodes and the N
   create of the group may still claim a worker, or a create in flight has not claimed its
   worker yet, nothing of that group is reported;
 * taints of ours (``autoscaler.vpsie.com/...``) on Nodes whose VPSieNode is not Draining
-  or Deleting are removed: an interrupted drain must not leave a node unschedulable.
+  or Deleting are removed, with the cordon a drain set itself (``drain-cordoned``) and its
+  ``running`` mark: an interrupted drain (a crash, a lost leadership) must not leave a node
+  unschedulable. This pass runs at start-up too, so a restart restores such nodes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from autoscaler.controllers.context import VPSIENODES, Context, node_ref, nodegroup_ref
 from autoscaler.controllers.groups import GroupSpecError
 from autoscaler.controllers.identify import is_lost
-from autoscaler.controllers.keys import OUR_TAINT_PREFIX, Reason
+from autoscaler.controllers.keys import (
+    DRAIN_CORDONED,
+    DRAIN_FINISHED,
+    DRAIN_STATUS,
+    OUR_TAINT_PREFIX,
+    Reason,
+)
 from autoscaler.controllers.members import new_vpsienode
 from autoscaler.controllers.nodes import without_taints
 from autoscaler.controllers.records import NodeGroupRecord
 from autoscaler.controllers.recovery import unowned
-from autoscaler.core.records import object_key
+from autoscaler.core.records import NodeRecord, lookup, object_key
 from autoscaler.core.resources import Phase
 from autoscaler.kube import errors
 from autoscaler.vpsie.errors import VPSieError
@@ -145,21 +155,42 @@ class GarbageCollector:
                 for t in node.taints
                 if t.key.startswith(OUR_TAINT_PREFIX) and t.key not in keep
             ]
-            if not keys or node.deletion_timestamp is not None:
+            cordoned = lookup(node.annotations, DRAIN_CORDONED) == "true"
+            running = lookup(node.annotations, DRAIN_STATUS) == "running"
+            if not (keys or cordoned or running) or node.deletion_timestamp is not None:
                 continue
             owners = ctx.caches.vpsienodes.by_index("by_hostname", node.name)
             if any(o.phase in BEING_REMOVED or o.meta.deleting for o in owners):
                 continue
-            patch = without_taints(node, keys)
-            if patch is None:
-                continue
+            patch = restore_patch(node, keys, cordoned=cordoned, running=running, now=ctx.now())
             try:
                 await ctx.objects.patch_node(node.name, patch)
             except (errors.Conflict, errors.NotFound):
                 continue
             ctx.metrics.gc("untainted")
+            undone = [*keys, *(["the drain's cordon"] if cordoned else [])]
             await ctx.event(
                 node_ref(node),
                 Reason.TAINT_REMOVED,
-                f"removed {', '.join(keys)}: the node is not being deleted",
+                f"removed {', '.join(undone) or 'a stale drain mark'}: the node is not being"
+                " deleted (an interrupted drain)",
             )
+
+
+def restore_patch(
+    node: NodeRecord, keys: list[str], *, cordoned: bool, running: bool, now: dt.datetime
+) -> dict[str, Any]:
+    """The patch undoing what an interrupted drain left on ``node``: our taints, the cordon
+    the drain set itself (never one its owner set), and the ``running`` mark."""
+    patch: dict[str, Any] = without_taints(node, keys) or {
+        "metadata": {"resourceVersion": node.resource_version}
+    }
+    if cordoned:
+        patch.setdefault("spec", {})["unschedulable"] = False
+    if cordoned or running:
+        patch["metadata"]["annotations"] = {
+            DRAIN_CORDONED: None,
+            DRAIN_STATUS: "interrupted" if running else lookup(node.annotations, DRAIN_STATUS),
+            DRAIN_FINISHED: now.isoformat().replace("+00:00", "Z"),
+        }
+    return patch

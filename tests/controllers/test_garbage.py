@@ -87,3 +87,33 @@ async def test_our_taints_are_removed_from_nodes_not_being_deleted() -> None:
     kube.sync()
     await gc.collect()
     assert kube.nodes["n1"]["spec"]["taints"] == [{"key": "dedicated", "effect": "NoSchedule"}]
+
+
+async def test_recovery_untaints_node_after_crash() -> None:
+    provider = FakeProvider()
+    kube, gc, events = await collector(provider)
+    node = kube.add_node("n1", labels={"autoscaler.vpsie.com/nodegroup": "web"})
+    node["spec"]["unschedulable"] = True  # the drain's cordon, then the process died
+    node["spec"]["taints"] = [
+        {"key": "autoscaler.vpsie.com/deletion-candidate", "effect": "NoSchedule"},
+        {"key": "dedicated", "effect": "NoSchedule"},
+    ]
+    node["metadata"]["annotations"] = {
+        "autoscaler.vpsie.com/drain-status": "running",
+        "autoscaler.vpsie.com/drain-cordoned": "true",
+    }
+    owner_cordoned = kube.add_node("n2", labels={"autoscaler.vpsie.com/nodegroup": "web"})
+    owner_cordoned["spec"]["unschedulable"] = True  # cordoned by its owner: left as it is
+    kube.sync()
+
+    await gc.collect()
+
+    restored = kube.nodes["n1"]
+    assert restored["spec"]["taints"] == [{"key": "dedicated", "effect": "NoSchedule"}]
+    assert restored["spec"]["unschedulable"] is False
+    annotations = restored["metadata"]["annotations"]
+    assert annotations["autoscaler.vpsie.com/drain-status"] == "interrupted"
+    assert "autoscaler.vpsie.com/drain-cordoned" not in annotations
+    assert "autoscaler.vpsie.com/drain-finished-time" in annotations
+    assert kube.nodes["n2"]["spec"]["unschedulable"] is True
+    assert [e["reason"] for e in events] == ["TaintRemoved"]
