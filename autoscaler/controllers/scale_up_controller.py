@@ -25,13 +25,11 @@ and Events are written by a background writer so they never delay a decision.
 from __future__ import annotations
 
 import asyncio
-import collections
 import dataclasses
 import datetime as dt
 import logging
 import time
-from collections.abc import Container, Sequence
-from decimal import Decimal
+from collections.abc import Sequence
 from typing import Any
 
 from autoscaler.controllers.batcher import Batcher
@@ -41,19 +39,24 @@ from autoscaler.controllers.expectations import Expectations
 from autoscaler.controllers.keys import DECISION, Reason
 from autoscaler.controllers.members import new_vpsienode
 from autoscaler.controllers.pending import DecisionLatency, PendingPods
+from autoscaler.controllers.pod_events import PodEventWriter
 from autoscaler.controllers.records import NodeGroupRecord, VPSieNodeRecord
 from autoscaler.controllers.scale_up_groups import GroupInput, group_inputs
+from autoscaler.controllers.scale_up_inputs import (
+    failure_reason,
+    pending_summaries,
+    policy_of,
+    settled,
+)
 from autoscaler.controllers.status_edit import stamp
 from autoscaler.core.eager import full_nodes_only
-from autoscaler.core.policy import ClusterLimits, Expander, ScaleUpPolicy
 from autoscaler.core.reasons import Disposition
-from autoscaler.core.records import NodeRecord, PodRecord
+from autoscaler.core.records import PodRecord
 from autoscaler.core.resources import Phase
 from autoscaler.core.scale_up import plan_scale_up
 from autoscaler.core.scale_up_plan import GroupScaleUp, ScaleUpPlan
 from autoscaler.core.snapshot import build_snapshot
 from autoscaler.kube import errors
-from autoscaler.kube.events import EventType, ObjectRef
 from autoscaler.kube.store import DeletedFinalStateUnknown
 from autoscaler.observability.scale_up_metrics import ScaleUpMetrics
 from autoscaler.settings import ScalingSettings
@@ -62,48 +65,8 @@ from autoscaler.vpsie.provider import VmGroupSpec
 
 log = logging.getLogger(__name__)
 
-NOT_READY_TAINT = "node.kubernetes.io/not-ready"
-EVENT_REPEAT_S = 300.0  # Cluster Autoscaler suppresses repeated Events for 5 minutes
-EVENT_BACKLOG = 20_000
-EVENT_WRITERS = 4
 CREATE_CONCURRENCY = 8
-SUMMARY_CHARS = 1000
 EAGER_FILL = 0.9  # a new node this full cannot get better by waiting for more pods
-
-
-def settled(node: NodeRecord) -> NodeRecord:
-    """A Ready node as it is about to be: without the not-ready taint.
-
-    The node lifecycle controller removes that taint a moment after the Node turns Ready;
-    in that moment the node would seem to offer nothing and its pods' room asked for again.
-    """
-    if not node.ready or not any(t.key == NOT_READY_TAINT for t in node.taints):
-        return node
-    return dataclasses.replace(
-        node, taints=tuple(t for t in node.taints if t.key != NOT_READY_TAINT)
-    )
-
-
-def failure_reason(rec: VPSieNodeRecord) -> str:
-    """The reason a member failed (``lastError`` starts with it), for the metric label."""
-    error = rec.resource.status.last_error if rec.resource else None
-    reason = (error or "").partition(":")[0].strip()
-    return reason if reason.isalnum() else "Failed"
-
-
-def policy_of(settings: ScalingSettings) -> ScaleUpPolicy:
-    """The planner's policy from the settings (0 means no limit)."""
-    s = settings
-    return ScaleUpPolicy(
-        expanders=tuple(Expander(n) for n in s.expander_chain),
-        max_nodes_per_scale_up=s.max_nodes_per_scale_up,
-        limits=ClusterLimits(
-            max_nodes=s.max_nodes_total or None,
-            max_cores=s.max_cores_total * 1000 if s.max_cores_total else None,
-            max_memory=s.max_memory_total_gib * 2**30 if s.max_memory_total_gib else None,
-            max_monthly_cost=Decimal(str(s.max_monthly_cost)) if s.max_monthly_cost else None,
-        ),
-    )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -115,48 +78,6 @@ class Decision:
     plan: ScaleUpPlan
     created: dict[str, int]
     """New VPSieNodes per group."""
-
-
-class _EventWriter:
-    """Pod Events off the decision path, deduplicated per pod for ``EVENT_REPEAT_S``."""
-
-    def __init__(self, ctx: Context) -> None:
-        self._ctx = ctx
-        self._queue: collections.deque[tuple[ObjectRef, str, str]] = collections.deque(
-            maxlen=EVENT_BACKLOG
-        )
-        self._wake = asyncio.Event()
-        self._last: dict[str, tuple[str, str, float]] = {}
-
-    def add(self, pod: PodRecord, reason: str, message: str) -> None:
-        now = self._ctx.clock.monotonic()
-        last = self._last.get(pod.uid)
-        if last is not None and last[:2] == (reason, message) and now - last[2] < EVENT_REPEAT_S:
-            return
-        self._last[pod.uid] = (reason, message, now)
-        ref = ObjectRef("v1", "Pod", pod.name, pod.namespace, pod.uid)
-        self._queue.append((ref, reason, message))
-        self._wake.set()
-
-    def keep_only(self, uids: Container[str]) -> None:
-        """Forget what was said to pods no longer pending."""
-        for uid in [u for u in self._last if u not in uids]:
-            del self._last[uid]
-
-    async def _one(self) -> None:
-        while True:
-            if not self._queue:
-                self._wake.clear()
-                await self._wake.wait()
-                continue
-            ref, reason, message = self._queue.popleft()
-            kind = EventType.WARNING if reason == Reason.NOT_TRIGGER_SCALE_UP else EventType.NORMAL
-            await self._ctx.events.record(ref, type=kind, reason=reason, message=message)
-
-    async def run(self) -> None:
-        async with asyncio.TaskGroup() as tg:
-            for i in range(EVENT_WRITERS):
-                tg.create_task(self._one(), name=f"scale-up-events-{i}")
 
 
 class ScaleUpController:
@@ -187,7 +108,7 @@ class ScaleUpController:
             self.batcher.trigger, clock=ctx.clock, cutoff=settings.expendable_pods_priority_cutoff
         )
         self.latency = DecisionLatency(metrics.latency.observe, clock=ctx.clock)
-        self._events = _EventWriter(ctx)
+        self._events = PodEventWriter(ctx)
         self._summaries: dict[str, str] = {}
         self._observed: set[str] = set()
         self._seq = 0
@@ -426,22 +347,10 @@ class ScaleUpController:
         now: dt.datetime,
     ) -> None:
         """Per group, why pending pods did not go there (``status.pendingSummary``)."""
-        whys: dict[str, collections.Counter[str]] = {
-            g.option.name: collections.Counter() for g in groups
-        }
-        for d in plan.pods:
-            if d.disposition is Disposition.NO_SCALE_UP:
-                for r in d.not_taken:
-                    if r.group in whys:
-                        whys[r.group][r.message] += 1
+        texts = pending_summaries(plan, [g.option.name for g in groups])
         for g in groups:
             name = g.option.name
-            counts = whys[name]
-            text = (
-                "; ".join(f"{n} pod(s): {why}" for why, n in counts.most_common())[:SUMMARY_CHARS]
-                if counts
-                else "no pending pods left out"
-            )
+            text = texts[name]
             if self._summaries.get(name) == text and not created.get(name):
                 continue
             self._summaries[name] = text
@@ -468,4 +377,4 @@ class ScaleUpController:
                 )
 
 
-__all__ = ["Decision", "ScaleUpController", "failure_reason", "policy_of"]
+__all__ = ["Decision", "ScaleUpController", "failure_reason", "policy_of", "settled"]
