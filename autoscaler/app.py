@@ -38,7 +38,13 @@ from autoscaler.kube.leader import (
 from autoscaler.kube.lease_client import KubeLeaseClient
 from autoscaler.kube.listwatch import KubeListWatch
 from autoscaler.kube.objects import KubeObjects
-from autoscaler.kube.projection import project_node, project_pdb, project_pod
+from autoscaler.kube.projection import (
+    project_node,
+    project_pdb,
+    project_pod,
+    project_pv,
+    project_pvc,
+)
 from autoscaler.kube.store import nodes_by_group, pods_by_node
 from autoscaler.lifecycle import GracefulStop, StopSignal
 from autoscaler.observability.controller_metrics import ControllerMetricsProvider
@@ -89,6 +95,20 @@ def build_informers(
             source(policy.list_pod_disruption_budget_for_all_namespaces),
             transform=project_pdb,
             name="pdbs",
+            **common,
+        ),
+        # Volume facts for scale-down (review MED-2). StorageClasses are not cached: the PV
+        # itself says whether its data is local, hostPath or pinned by node affinity.
+        "pvcs": Informer(
+            source(core.list_persistent_volume_claim_for_all_namespaces),
+            transform=project_pvc,
+            name="pvcs",
+            **common,
+        ),
+        "pvs": Informer(
+            source(core.list_persistent_volume),
+            transform=project_pv,
+            name="pvs",
             **common,
         ),
     }

@@ -10,6 +10,7 @@ are dropped: they never decide whether a pod fits.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from dataclasses import dataclass
 
 Pairs = tuple[tuple[str, str], ...]
@@ -236,3 +237,72 @@ class PdbRecord:
     def key(self) -> str:
         """The store key, ``namespace/name``."""
         return object_key(self.namespace, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class PvcRecord:
+    """What we read of a PersistentVolumeClaim."""
+
+    namespace: str
+    name: str
+    uid: str
+    resource_version: str
+    volume_name: str | None
+    """``spec.volumeName``: the PV it is (or is being) bound to; ``None`` while unbound."""
+    phase: str
+    """``status.phase``: ``Pending``, ``Bound`` or ``Lost`` (``""`` if the server sent none)."""
+    storage_class: str | None
+    """``spec.storageClassName``, if set."""
+
+    @property
+    def key(self) -> str:
+        """The store key, ``namespace/name`` (also the claim key of ``VolumeFacts``)."""
+        return object_key(self.namespace, self.name)
+
+
+class PvKind(enum.StrEnum):
+    """Where a PersistentVolume's data lives, as far as moving a pod is concerned."""
+
+    LOCAL = "local"
+    """A ``local`` PV, or any PV whose required node affinity pins it to some nodes."""
+    HOST_PATH = "hostPath"
+    """A ``hostPath`` PV: the data is a directory on one node."""
+    NETWORK = "network"
+    """Any other PV (CSI, NFS, ...) without node affinity: the data can follow the pod."""
+
+
+@dataclass(frozen=True, slots=True)
+class PvRecord:
+    """What we read of a PersistentVolume (cluster-scoped).
+
+    ``kind`` says whether the data can follow a pod: ``HOST_PATH`` for ``spec.hostPath``,
+    ``LOCAL`` for ``spec.local`` *or* for any PV with required node affinity
+    (``spec.nodeAffinity.required``): a zonal or node-local CSI disk is reachable only from
+    the nodes its affinity names, which we cannot follow, so it counts as local. Everything
+    else is ``NETWORK``. This is all the scale-down rules need: the StorageClass adds
+    nothing the PV does not already say, so StorageClasses are not cached.
+    """
+
+    name: str
+    uid: str
+    resource_version: str
+    claim: str | None
+    """``spec.claimRef`` as ``namespace/name``, or ``None`` when unclaimed."""
+    kind: PvKind
+    phase: str
+    """``status.phase``: ``Available``, ``Bound``, ``Released``, ``Failed`` (or ``""``)."""
+
+    @property
+    def namespace(self) -> str:
+        """PersistentVolumes are cluster-scoped: always ``""``."""
+        return ""
+
+    @property
+    def key(self) -> str:
+        """The store key, the volume's name."""
+        return self.name
+
+    @property
+    def is_local(self) -> bool:
+        """Whether the data lives on one node (``local``, ``hostPath`` or node-pinned)."""
+        return self.kind is not PvKind.NETWORK

@@ -232,3 +232,62 @@ class WatchEventBody(TypedDict, total=False):
 
     type: str
     object: dict[str, Any]
+
+
+class PvcSpecBody(TypedDict, total=False):
+    """``core/v1.PersistentVolumeClaimSpec``."""
+
+    volumeName: str
+    storageClassName: str
+
+
+class PvcStatusBody(TypedDict, total=False):
+    """``core/v1.PersistentVolumeClaimStatus``."""
+
+    phase: str
+
+
+class PvcBody(TypedDict, total=False):
+    """``core/v1.PersistentVolumeClaim``."""
+
+    metadata: ObjectMetaBody
+    spec: PvcSpecBody
+    status: PvcStatusBody
+
+
+class ObjectReferenceBody(TypedDict, total=False):
+    """``core/v1.ObjectReference`` (a PV's ``claimRef``)."""
+
+    namespace: str
+    name: str
+    uid: str
+
+
+class VolumeNodeAffinityBody(TypedDict, total=False):
+    """``core/v1.VolumeNodeAffinity``; ``required`` is a ``NodeSelector``."""
+
+    required: dict[str, Any]
+
+
+class PvSpecBody(TypedDict, total=False):
+    """``core/v1.PersistentVolumeSpec``: only what tells where the data lives."""
+
+    claimRef: ObjectReferenceBody
+    local: dict[str, Any]
+    hostPath: dict[str, Any]
+    nodeAffinity: VolumeNodeAffinityBody
+    storageClassName: str
+
+
+class PvStatusBody(TypedDict, total=False):
+    """``core/v1.PersistentVolumeStatus``."""
+
+    phase: str
+
+
+class PvBody(TypedDict, total=False):
+    """``core/v1.PersistentVolume``."""
+
+    metadata: ObjectMetaBody
+    spec: PvSpecBody
+    status: PvStatusBody

@@ -23,12 +23,24 @@ from autoscaler.core.records import (
     Pairs,
     PdbRecord,
     PodRecord,
+    PvcRecord,
+    PvKind,
+    PvRecord,
     Resources,
     Taint,
     Toleration,
+    object_key,
 )
 from autoscaler.kube.amounts import pod_requests, resources_of
-from autoscaler.kube.bodies import NodeBody, PdbBody, PodBody, PodSpecBody, TolerationBody
+from autoscaler.kube.bodies import (
+    NodeBody,
+    PdbBody,
+    PodBody,
+    PodSpecBody,
+    PvBody,
+    PvcBody,
+    TolerationBody,
+)
 from autoscaler.kube.selectors import affinity_of, label_selector
 from autoscaler.kube.sharing import SHARED, Interner, pairs
 
@@ -39,6 +51,8 @@ __all__ = [
     "project_node",
     "project_pdb",
     "project_pod",
+    "project_pv",
+    "project_pvc",
     "tolerations_of",
 ]
 
@@ -261,4 +275,57 @@ def project_pdb(body: PdbBody, *, shared: Interner = SHARED) -> PdbRecord:
         generation=meta.get("generation", 0),
         observed_generation=status.get("observedGeneration", 0),
         unhealthy_pod_eviction_policy=spec.get("unhealthyPodEvictionPolicy"),
+    )
+
+
+def _mapping(raw: object) -> Mapping[str, Any]:
+    """``raw`` if it is a JSON object, else an empty one (a tolerant read of odd shapes)."""
+    return raw if isinstance(raw, Mapping) else {}
+
+
+def _text(raw: object) -> str | None:
+    """``raw`` if it is a non-empty string, else ``None``."""
+    return raw if isinstance(raw, str) and raw else None
+
+
+def project_pvc(body: PvcBody) -> PvcRecord:
+    """Project a raw PersistentVolumeClaim into a ``PvcRecord``; missing fields become empty."""
+    meta = _mapping(body.get("metadata"))
+    spec = _mapping(body.get("spec"))
+    status = _mapping(body.get("status"))
+    storage_class = _text(spec.get("storageClassName"))
+    return PvcRecord(
+        namespace=_intern(_text(meta.get("namespace")) or ""),
+        name=_text(meta.get("name")) or "",
+        uid=_text(meta.get("uid")) or "",
+        resource_version=_text(meta.get("resourceVersion")) or "",
+        volume_name=_text(spec.get("volumeName")),
+        phase=_intern(_text(status.get("phase")) or ""),
+        storage_class=_intern(storage_class) if storage_class else None,
+    )
+
+
+def _pv_kind(spec: Mapping[str, Any]) -> PvKind:
+    """Classify where a PV's data lives (see ``PvRecord``): pinned by node affinity is local."""
+    if spec.get("hostPath") is not None:
+        return PvKind.HOST_PATH
+    if spec.get("local") is not None or _mapping(spec.get("nodeAffinity")).get("required"):
+        return PvKind.LOCAL
+    return PvKind.NETWORK
+
+
+def project_pv(body: PvBody) -> PvRecord:
+    """Project a raw PersistentVolume into a ``PvRecord``; missing fields become empty."""
+    meta = _mapping(body.get("metadata"))
+    spec = _mapping(body.get("spec"))
+    status = _mapping(body.get("status"))
+    ref = _mapping(spec.get("claimRef"))
+    ref_name = _text(ref.get("name"))
+    return PvRecord(
+        name=_text(meta.get("name")) or "",
+        uid=_text(meta.get("uid")) or "",
+        resource_version=_text(meta.get("resourceVersion")) or "",
+        claim=object_key(_text(ref.get("namespace")) or "", ref_name) if ref_name else None,
+        kind=_pv_kind(spec),
+        phase=_intern(_text(status.get("phase")) or ""),
     )
