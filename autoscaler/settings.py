@@ -140,6 +140,16 @@ class ScalingSettings(_Group):
     max_empty_bulk_delete: int = Field(10, ge=1, description="parallel deletions of empty nodes")
     max_drain_parallelism: int = Field(1, ge=1, description="nodes drained at once")
     max_graceful_termination_s: int = Field(600, ge=0, le=3600, description="grace cap on evict")
+    max_pod_eviction_time_s: float = Field(
+        120.0, gt=0, description="how long one pod's refused evictions are retried in a drain"
+    )
+    drain_timeout_s: float = Field(
+        600.0, gt=0, description="longest drain of one node before it is given up and restored"
+    )
+    scale_down_enabled: bool = Field(True, description="remove unneeded nodes at all")
+    scale_down_delay_after_failure_s: float = Field(
+        180.0, ge=0, description="a node whose drain failed is not tried again for this long"
+    )
     max_node_provision_time_s: float = Field(900.0, gt=0, description="provision+join timeout")
     dry_run: bool = Field(False, description="decide and explain, but change nothing")
 
