@@ -146,10 +146,6 @@ class ScalingSettings(_Group):
     drain_timeout_s: float = Field(
         600.0, gt=0, description="longest drain of one node before it is given up and restored"
     )
-    scale_down_enabled: bool = Field(True, description="remove unneeded nodes at all")
-    scale_down_delay_after_failure_s: float = Field(
-        180.0, ge=0, description="a node whose drain failed is not tried again for this long"
-    )
     max_node_provision_time_s: float = Field(900.0, gt=0, description="provision+join timeout")
     dry_run: bool = Field(False, description="decide and explain, but change nothing")
 
