@@ -154,9 +154,10 @@ class ScaleUpController:
         """One planning pass over the current caches.
 
         A window's decision is its last pass; ``partial`` passes (eager ticks of a window
-        still open) create only the plan's full new nodes and say nothing yet about the
-        other pods. Every pass of one window shares its decision id, and the decision is
-        counted once, when the window closes.
+        still open) create only the plan's new nodes that are full or hold a pod pending for
+        ``batch_eager_s``, and say nothing yet about the other pods. Every pass of one
+        window shares its decision id, and the decision is counted once, when the window
+        closes.
         """
         ctx = self._ctx
         started = time.perf_counter()
