@@ -37,16 +37,20 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import re
 from dataclasses import dataclass
 
+from autoscaler.core.annotation_text import (
+    MAX_VALUE_LENGTH,
+    describe_value,
+    oversize,
+    quote_value,
+)
 from autoscaler.core.records import NodeRecord, lookup
 from autoscaler.core.time_window import (
     MAX_WINDOW_LENGTH,
     TimeWindow,
     TimeWindowError,
     parse_time_window,
-    quote_value,
 )
 
 __all__ = [
@@ -69,9 +73,7 @@ SCALE_DOWN = "autoscaler.vpsie.com/scale-down"
 CA_SCALE_DOWN_DISABLED = "cluster-autoscaler.kubernetes.io/scale-down-disabled"
 KARPENTER_DO_NOT_DISRUPT = "karpenter.sh/do-not-disrupt"
 ALLOWED_HOURS = "autoscaler.vpsie.com/scale-down-allowed-hours"
-MAX_VALUE_LENGTH = 1024
 """Longest value read; the projection (``MAX_ANNOTATION_LENGTH``) replaces longer ones."""
-_TOO_LONG = re.compile(r"<too long: ([0-9]+) characters>")
 
 
 class OptOutReason(enum.StrEnum):
@@ -125,14 +127,6 @@ FLAGS = (
 _BLOCKED = "scale-down of this node is blocked until the value is fixed or removed"
 
 
-def _too_long(value: str) -> str | None:
-    """The length of an over-long value (or of the one the projection's marker stands for)."""
-    match = _TOO_LONG.fullmatch(value)
-    if match is not None:
-        return match.group(1)
-    return str(len(value)) if len(value) > MAX_VALUE_LENGTH else None
-
-
 def _malformed(kind: str, key: str, value: str, problem: str) -> OptOut:
     message = f"node {kind} {key} {problem}; {_BLOCKED}"
     return OptOut(OptOutReason.MALFORMED_ANNOTATION, key, value, message)
@@ -142,14 +136,12 @@ def _flag_problem(flag: _Flag, value: str) -> str | None:
     """What is wrong with a two-word key's value, or ``None`` when it is one of the words."""
     if value in (flag.blocks, flag.allows):
         return None
-    size = _too_long(value)
-    shown = f"is {size} characters long" if size else f"has the value {quote_value(value)}"
-    return f'{shown}; expected "{flag.blocks}" or "{flag.allows}" (lowercase)'
+    return f'{describe_value(value)}; expected "{flag.blocks}" or "{flag.allows}" (lowercase)'
 
 
 def _window(value: str) -> TimeWindow | str:
     """The window of an allowed-hours value, or what is wrong with the value."""
-    size = _too_long(value)
+    size = oversize(value)
     if size:
         return f"is {size} characters long; expected a time window of at most {MAX_WINDOW_LENGTH}"
     try:

@@ -58,6 +58,7 @@ import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from autoscaler.core.annotation_text import MAX_VALUE_LENGTH, describe_value, quote_value
 from autoscaler.core.pdb_budget import (
     by_namespace,
     matching_pdbs,
@@ -67,11 +68,9 @@ from autoscaler.core.pdb_budget import (
 from autoscaler.core.pod_annotation_values import (
     DURATION_WORDS,
     SAFE_TO_EVICT_WORDS,
-    TOO_LONG,
     VOLUMES_WORDS,
     go_duration_ns,
     listed_volumes,
-    quoted,
 )
 from autoscaler.core.records import PdbRecord, PodRecord, lookup, object_key
 
@@ -103,7 +102,6 @@ DO_NOT_DISRUPT = "karpenter.sh/do-not-disrupt"
 KUBE_SYSTEM = "kube-system"
 LONG_TERMINATING_EXTRA = dt.timedelta(seconds=30)
 """CA's ``PodLongTerminatingExtraThreshold``: headroom past the grace period."""
-MAX_VALUE_LENGTH = 1024
 """Longest annotation value read (the projection's ``MAX_ANNOTATION_LENGTH``)."""
 REPLICATED_KINDS = frozenset(
     {"ReplicaSet", "StatefulSet", "Job", "ReplicationController", "DaemonSet"}
@@ -223,11 +221,8 @@ _Check = Callable[[PodRecord, _Facts], _Verdict | None]
 
 
 def _malformed(pod: PodRecord, key: str, value: str, expected: str) -> _Verdict:
-    marker = TOO_LONG.fullmatch(value)
-    size = marker.group(1) if marker else str(len(value)) if len(value) > MAX_VALUE_LENGTH else ""
-    shown = f"is {size} characters long" if size else f"has the value {quoted(value)}"
     message = (
-        f"pod {pod.key}: annotation {key} {shown}; expected {expected};"
+        f"pod {pod.key}: annotation {key} {describe_value(value)}; expected {expected};"
         " the node is kept until the value is fixed or removed"
     )
     return _Verdict(Outcome.BLOCK, message, BlockReason.MALFORMED_ANNOTATION)
@@ -331,7 +326,7 @@ def _do_not_disrupt(pod: PodRecord, facts: _Facts) -> _Verdict | None:
         return _malformed(pod, DO_NOT_DISRUPT, value, DURATION_WORDS)
     return _block(
         BlockReason.NOT_SAFE_TO_EVICT_ANNOTATION,
-        f"pod {pod.key} is annotated {DO_NOT_DISRUPT}={quoted(value)}, a duration counted"
+        f"pod {pod.key} is annotated {DO_NOT_DISRUPT}={quote_value(value)}, a duration counted"
         " from the pod's start time, which is not read: it blocks while the annotation stays",
     )
 

@@ -2,34 +2,22 @@
 
 ``go_duration_ns`` reads a Go ``time.ParseDuration`` value (Karpenter's
 ``do-not-disrupt: "30m"``), ``listed_volumes`` Cluster Autoscaler's
-``safe-to-evict-local-volumes`` list, and ``quoted`` / ``TOO_LONG`` turn a value into
-something safe to show in an Event. Each returns ``None`` for a value it cannot read: the
-caller blocks (fail safe) and says why.
+``safe-to-evict-local-volumes`` list. Each returns ``None`` for a value it cannot read:
+the caller blocks (fail safe) and says why (``annotation_text`` repeats the value safely).
 """
 
 from __future__ import annotations
 
-import json
 import re
 from decimal import Decimal
 
 __all__ = [
     "DURATION_WORDS",
     "SAFE_TO_EVICT_WORDS",
-    "TOO_LONG",
     "VOLUMES_WORDS",
     "go_duration_ns",
     "listed_volumes",
-    "quoted",
 ]
-
-
-def quoted(value: str, limit: int = 80) -> str:
-    """``value`` double-quoted with control characters escaped, cut after ``limit``."""
-    return json.dumps(value if len(value) <= limit else f"{value[:limit]}...", ensure_ascii=False)
-
-
-TOO_LONG = re.compile(r"<too long: ([0-9]+) characters>")
 
 
 SAFE_TO_EVICT_WORDS = '"true", "false" or "on-completion"'

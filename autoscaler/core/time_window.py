@@ -30,11 +30,11 @@ Meaning:
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import zoneinfo
 from dataclasses import dataclass
 
+from autoscaler.core.annotation_text import quote_value
 from autoscaler.core.resources.formats import TIME_ZONE_RE
 from autoscaler.core.resources.scaling import ALL_DAYS, AllowedWindow, Weekday
 
@@ -55,16 +55,6 @@ _TIMES = re.compile(r"([0-9]{1,2}):([0-9]{2})-([0-9]{1,2}):([0-9]{2})")
 
 class TimeWindowError(ValueError):
     """A time window's text or parts are malformed; the message says what was expected."""
-
-
-def quote_value(text: str, limit: int = 80) -> str:
-    """Return ``text`` double-quoted, cut after ``limit``, all but printable ASCII escaped.
-
-    The result is safe to show in an Event or a log line: no control or text-direction
-    characters from a user's value get through.
-    """
-    cut = text if len(text) <= limit else f"{text[:limit]}..."
-    return json.dumps(cut).replace("\x7f", "\\u007f")
 
 
 @dataclass(frozen=True, slots=True)

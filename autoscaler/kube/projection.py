@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from autoscaler.core.annotation_text import MAX_VALUE_LENGTH, too_long_marker
 from autoscaler.core.records import (
     Affinity,
     HostPort,
@@ -73,7 +74,7 @@ NODE_ANNOTATIONS = frozenset(
         "karpenter.sh/do-not-disrupt",
     }
 )
-MAX_ANNOTATION_LENGTH = 1024
+MAX_ANNOTATION_LENGTH = MAX_VALUE_LENGTH
 _intern = sys.intern
 
 
@@ -82,7 +83,7 @@ def _annotations(raw: Mapping[str, str] | None, keys: frozenset[str], shared: In
     if not raw or (keys.isdisjoint(raw) and OUR_PREFIX not in "\n".join(raw)):
         return ()  # the common case, decided without a Python-level loop
     kept = {
-        k: v if len(v) <= MAX_ANNOTATION_LENGTH else f"<too long: {len(v)} characters>"
+        k: v if len(v) <= MAX_ANNOTATION_LENGTH else too_long_marker(len(v))
         for k, v in raw.items()
         if k in keys or k.startswith(OUR_PREFIX)
     }
