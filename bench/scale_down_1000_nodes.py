@@ -1,4 +1,4 @@
-"""Benchmark: one scale-down planning pass over 1000 nodes x 30 pods, on one core (PERF-1).
+"""Benchmark ``scale_down_1000_nodes`` (PERF-1): scale-down planning over 1000 nodes x 30 pods.
 
 A deterministic generator (``--seed``) builds six node groups over two datacenters (web and
 batch in ``ams`` and ``fra``, ``ml-ams`` tainted ``dedicated=ml``, ``ssd-fra`` labelled
@@ -18,15 +18,31 @@ Two cases, both ``plan_scale_down`` alone on the records the informer caches hol
 other load on a shared machine does not skew it. Memory (tracemalloc, a separate run): the
 input records, the plan's own allocations, and the peak while planning.
 
-    .venv/bin/python bench/scale_down_planning.py [--nodes N] [--seed S] [--repeat R]
+Two more measurements on the same cluster:
 
-Writes bench/results/scale_down_planning.json and prints the same JSON object as its last line.
+- ``index_pods``: the planner's pod-by-node input (``index_pods``) built from the values of
+  an informer ``Store`` holding every pod, and, for comparison, the same mapping read from
+  the store's ``pods_by_node`` index (the planner does not use that index today); CPU
+  seconds, best of ``--repeat``.
+- ``usage_tracker``: tracemalloc bytes held by a ``UsageTracker`` (default ring capacity)
+  for every node, fed one sample per node per pass through ``record_all``: once the rings
+  are full (``capacity`` passes), at twice that, and at ten times that; then with the
+  records ``snapshot()`` caches. Node-name strings are made before the baseline and not
+  counted. A CPython deque allocates 64-slot blocks starting mid-block, so a ring takes a
+  second block at its 33rd sample: memory steps up once after the rings are full and then
+  stays flat, which ``bounded`` checks (no growth from 2x to 10x, samples held constant).
+
+    .venv/bin/python bench/scale_down_1000_nodes.py [--nodes N] [--seed S] [--repeat R]
+
+Writes bench/results/scale_down_1000_nodes.json and prints the same JSON object as its last line.
 """
 
 from __future__ import annotations
 
 import argparse
+import array
 import datetime as dt
+import gc
 import json
 import os
 import platform
@@ -37,6 +53,7 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
+from autoscaler.controllers.usage_tracker import DEFAULT_CAPACITY, UsageSample, UsageTracker
 from autoscaler.core.node_eligibility import GroupState
 from autoscaler.core.predicates import HOSTNAME_LABEL
 from autoscaler.core.records import (
@@ -53,11 +70,14 @@ from autoscaler.core.records import (
     Toleration,
 )
 from autoscaler.core.scale_down import plan_scale_down
+from autoscaler.core.scale_down_candidates import index_pods
 from autoscaler.core.scale_down_order import DATACENTER_LABEL
 from autoscaler.core.scale_down_plan import ScaleDownPlan, ScaleDownPolicy
+from autoscaler.core.utilization import TERMINAL_PHASES
+from autoscaler.kube.store import Store, pods_by_node
 
 GOAL_CPU_SECONDS = 1.0
-RESULTS = Path(__file__).resolve().parent / "results" / "scale_down_planning.json"
+RESULTS = Path(__file__).resolve().parent / "results" / "scale_down_1000_nodes.json"
 GI = 1024**3
 MI = 1024**2
 NOW = dt.datetime(2026, 8, 1, 12, tzinfo=dt.UTC)
@@ -289,6 +309,98 @@ def memory(count: int, seed: int, policy: ScaleDownPolicy) -> dict[str, Any]:
     }
 
 
+def best_cpu_seconds(repeat: int, func: Any) -> tuple[float, Any]:
+    """Run ``func()`` ``repeat`` times; return the least CPU time and the last result."""
+    times = []
+    result = None
+    for _ in range(repeat):
+        start = time.process_time()
+        result = func()
+        times.append(time.process_time() - start)
+    return min(times), result
+
+
+def pod_index(inputs: dict[str, Any], repeat: int) -> dict[str, Any]:
+    """CPU time of the planner's pod-by-node input, from an informer store of every pod."""
+    store: Store[PodRecord] = Store(indexers={"pods_by_node": pods_by_node})
+    for p in inputs["pods"]:
+        store.upsert(p)
+    names = [n.name for n in inputs["nodes"]]
+
+    def from_store_index() -> dict[str, tuple[PodRecord, ...]]:
+        out = {}
+        for name in names:
+            found = [
+                p for p in store.by_index("pods_by_node", name) if p.phase not in TERMINAL_PHASES
+            ]
+            if found:
+                out[name] = tuple(sorted(found, key=lambda p: p.key))
+        return out
+
+    scan, by_node = best_cpu_seconds(repeat, lambda: index_pods(store.values()))
+    indexed, by_index = best_cpu_seconds(repeat, from_store_index)
+    assert by_node == by_index
+    return {
+        "pods": len(store),
+        "index_pods_cpu_seconds": round(scan, 4),
+        "from_store_index_cpu_seconds": round(indexed, 4),
+    }
+
+
+def tracker_memory(names: list[str]) -> dict[str, Any]:
+    """tracemalloc bytes held by a ``UsageTracker`` with a full ring for every node.
+
+    Everything the measuring itself keeps (checkpoints, the figures) exists before the
+    baseline, so only the tracker and what it holds are counted.
+    """
+    capacity = DEFAULT_CAPACITY
+    checkpoints = (capacity, 2 * capacity, 10 * capacity)
+    # per checkpoint: bytes, samples held; then bytes with the snapshot's cached records
+    figures = array.array("q", [0] * (2 * len(checkpoints) + 1))
+    tracemalloc.start()
+    gc.collect()
+    figures[-1] = tracemalloc.get_traced_memory()[0]  # the baseline, until the end
+    tracker = UsageTracker(capacity=capacity)
+    for k in range(1, checkpoints[-1] + 1):
+        at = NOW + dt.timedelta(seconds=30 * k)
+        tracker.record_all(
+            {
+                name: UsageSample(
+                    at=at + dt.timedelta(milliseconds=i),
+                    cpu_millis=1000 + 7 * i + k,
+                    memory_bytes=8 * GI + 4096 * i + k,
+                )
+                for i, name in enumerate(names)
+            }
+        )
+        if k in checkpoints:
+            gc.collect()
+            at_checkpoint = checkpoints.index(k)
+            figures[2 * at_checkpoint] = tracemalloc.get_traced_memory()[0] - figures[-1]
+            figures[2 * at_checkpoint + 1] = tracker.statistics().samples
+    tracker.snapshot()
+    gc.collect()
+    figures[-1] = tracemalloc.get_traced_memory()[0] - figures[-1]
+    tracemalloc.stop()
+    full, double, tenfold = figures[0], figures[2], figures[4]
+    held = {figures[1], figures[3], figures[5]}
+    count = len(names)
+    return {
+        "nodes": count,
+        "capacity": capacity,
+        "samples_fed_per_node": list(checkpoints),
+        "samples_held": sorted(held),
+        "bytes_when_full": full,
+        "bytes_per_node_when_full": round(full / count),
+        "bytes_at_2x_samples": double,
+        "bytes_at_10x_samples": tenfold,
+        "bytes_per_node_steady": round(tenfold / count),
+        "bytes_with_snapshot_views": figures[-1],
+        "bytes_per_node_with_snapshot_views": round(figures[-1] / count),
+        "bounded": tenfold <= double and held == {count * capacity},
+    }
+
+
 def run(count: int, seed: int, repeat: int) -> dict[str, Any]:
     inputs = cluster(count, seed)
     wide = ScaleDownPolicy(max_empty_bulk_delete=1000, max_drain_parallelism=1000)
@@ -297,17 +409,19 @@ def run(count: int, seed: int, repeat: int) -> dict[str, Any]:
         run_case("wide_budgets", inputs, wide, repeat),
     ]
     return {
-        "benchmark": "scale_down_planning",
+        "benchmark": "scale_down_1000_nodes",
         "seed": seed,
         "nodes": len(inputs["nodes"]),
         "pods": len(inputs["pods"]),
         "pdbs": len(inputs["pdbs"]),
         "cases": cases,
         "memory": memory(count, seed, wide),
+        "index_pods": pod_index(inputs, repeat),
+        "usage_tracker": tracker_memory([n.name for n in inputs["nodes"]]),
         "goal": {"cpu_seconds": GOAL_CPU_SECONDS},
         "meets_goal": all(c["meets_goal"] for c in cases),
         "cores_used": 1,
-        "cpu_count": os.cpu_count(),
+        "cores": os.cpu_count(),
         "load_average_1m": round(os.getloadavg()[0], 2),
         "python": platform.python_version(),
         "machine": platform.machine(),
