@@ -63,6 +63,9 @@ class KeptReason(enum.StrEnum):
     SCALE_DOWN_BUDGET_EXCEEDED = "ScaleDownBudgetExceeded"
     """Set by the planner: this pass already deletes or drains as many nodes as its budgets
     allow (``max_empty_bulk_delete``, ``max_drain_parallelism``); tried again next pass."""
+    DRAIN_BACKOFF = "DrainBackoff"
+    """Set by the planner: a drain of this node failed recently; it is not tried again
+    before its back-off ends."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -181,6 +181,7 @@ def plan_scale_down(
     unneeded_since: Mapping[str, dt.datetime],
     in_progress: frozenset[str],
     drains_in_progress: int = 0,
+    backed_off: Mapping[str, dt.datetime] | None = None,
     now: dt.datetime,
     policy: ScaleDownPolicy,
 ) -> ScaleDownPlan:
@@ -188,7 +189,9 @@ def plan_scale_down(
 
     ``groups`` by name; ``unneeded_since`` the map of the previous pass's plan;
     ``in_progress`` the nodes already being drained or deleted (neither candidates nor
-    capacity); ``drains_in_progress`` how many drains run now (they use the drain budget).
+    capacity); ``drains_in_progress`` how many drains run now (they use the drain budget);
+    ``backed_off`` the nodes a drain failed on recently, each with the end of its back-off
+    (kept with ``DrainBackoff`` until then, and still capacity for other nodes' pods).
     """
     if now.utcoffset() is None:
         raise ValueError(f"now must be timezone-aware, got {now!r}")
@@ -205,6 +208,7 @@ def plan_scale_down(
         in_progress=in_progress,
         now=now,
         policy=policy.node,
+        backed_off=backed_off,
     )
     remainder = Remainder(
         nodes=(n for n in ordered if is_destination(n) and n.name not in in_progress),

@@ -10,7 +10,9 @@ already being drained or deleted by us (``in_progress``), in name order:
    node in progress never counts toward ``minNodes``;
 3. the pod rules over the node's pods (``node_drainability``): a pod that blocks, or that
    must be waited for, keeps the node with ``BlockedByPod``, naming the pod and its reason;
-4. a pod to move with a constraint the simulation does not model (``unsupported_constraint``,
+4. a node a drain failed on recently (``backed_off``: node → end of its back-off) is kept
+   with ``DrainBackoff`` until then;
+5. a pod to move with a constraint the simulation does not model (``unsupported_constraint``,
    or another pod's anti-affinity on a topology other than the hostname that selects it)
    keeps the node with ``NoPlaceToMovePods``, naming the constraint.
 
@@ -133,6 +135,7 @@ def survey_nodes(
     in_progress: frozenset[str],
     now: dt.datetime,
     policy: ScaleDownNodePolicy,
+    backed_off: Mapping[str, dt.datetime] | None = None,
 ) -> Survey:
     """Check every managed node of ``nodes`` (sorted by name) at ``now``; see the module."""
     managed = [n for n in nodes if n.group is not None and n.name not in in_progress]
@@ -164,6 +167,14 @@ def survey_nodes(
         )
         if verdict.reason is not None:
             kept.append(Kept(node.name, group, verdict.reason, verdict.message))
+            continue
+        until = (backed_off or {}).get(node.name)
+        if until is not None and now < until:
+            message = (
+                f"a drain of this node failed recently; it is not tried again before"
+                f" {until.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}"
+            )
+            kept.append(Kept(node.name, group, KeptReason.DRAIN_BACKOFF, message))
             continue
         on_node = pods_by_node.get(node.name, ())
         drain = node_drainability(on_node, pdbs=pdbs.relevant(on_node), volumes=volumes, now=now)

@@ -363,6 +363,7 @@ def plan_down(
     unneeded_since: Mapping[str, dt.datetime] | None = None,
     in_progress: Iterable[str] = (),
     drains_in_progress: int = 0,
+    backed_off: Mapping[str, dt.datetime] | None = None,
     policy: ScaleDownPolicy | None = None,
     now: dt.datetime = NOW,
 ) -> ScaleDownPlan:
@@ -386,6 +387,7 @@ def plan_down(
         ),
         in_progress=frozenset(in_progress),
         drains_in_progress=drains_in_progress,
+        backed_off=backed_off,
         now=now,
         policy=policy or ScaleDownPolicy(),
     )

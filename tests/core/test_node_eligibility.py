@@ -305,6 +305,7 @@ def test_kept_reasons_use_cluster_autoscaler_names() -> None:
         "RecentlyScaledUp",
         "ScaleDownDisabledForGroup",
         "ScaleDownBudgetExceeded",
+        "DrainBackoff",
     }
     assert {r.value for r in KeptReason} == from_ca | ours
     assert all(r.value == r.name.title().replace("_", "") for r in KeptReason)

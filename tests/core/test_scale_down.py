@@ -408,6 +408,13 @@ REASON_CASES = [
         " max_drain_parallelism (1) allows",
         id="ScaleDownBudgetExceeded",
     ),
+    pytest.param(
+        [node("a", group="web"), *busy("b")],
+        {"backed_off": {"a": NOW + 2 * MINUTES}},
+        K.DRAIN_BACKOFF,
+        "a drain of this node failed recently; it is not tried again before",
+        id="DrainBackoff",
+    ),
 ]
 
 
@@ -522,6 +529,17 @@ def test_group_minimum_counts_nodes_in_progress_as_gone() -> None:
     result = plan_down(nodes=nodes, groups=groups, in_progress=["n0"], policy=WIDE)
     assert [r.node for r in result.empty] == ["n1"]
     assert result.kept_node("n0") is None
+
+
+def test_a_backed_off_node_is_capacity_and_tried_again_once_its_back_off_ends() -> None:
+    items = [node("a", group="web"), placed_pod("p1", node_name="a", cpu_m=500)]
+    items += busy("b", used_m=1000)
+    nodes, pods = split(items)
+    held = plan_down(nodes=nodes, pods=pods, backed_off={"b": NOW + MINUTES}, policy=WIDE)
+    assert outcome(held, "b") is K.DRAIN_BACKOFF
+    assert destinations(held) == {"p1": "b"}
+    ended = plan_down(nodes=nodes, pods=pods, backed_off={"a": NOW}, policy=WIDE)
+    assert outcome(ended, "a") == "drain"
 
 
 def test_in_progress_nodes_are_neither_candidates_nor_reported() -> None:
