@@ -19,6 +19,9 @@ from kubernetes_asyncio import client as k8s
 from pydantic import ValidationError
 
 from autoscaler.clock import Clock, LoopClock
+from autoscaler.controllers.scale_down_inputs import ScaleDownCaches
+from autoscaler.controllers.usage_collector import UsageCollector, node_metrics_source
+from autoscaler.controllers.usage_tracker import UsageTracker
 from autoscaler.controllers.wiring import (
     ControllerMetricSources,
     LifecycleInformers,
@@ -28,6 +31,7 @@ from autoscaler.controllers.wiring import (
 from autoscaler.core.resources import GROUP, VERSION
 from autoscaler.kube.client import KubeConfigError, api_client, load_configuration
 from autoscaler.kube.events import EventRecorder
+from autoscaler.kube.eviction import evict
 from autoscaler.kube.informer import Informer, wait_for_all_synced
 from autoscaler.kube.leader import (
     LeaderElectionConfig,
@@ -53,7 +57,9 @@ from autoscaler.observability.leader_metrics import LeaderElectionMetrics
 from autoscaler.observability.lifecycle_metrics import LifecycleMetrics
 from autoscaler.observability.logs import configure_logging
 from autoscaler.observability.registry import new_registry
+from autoscaler.observability.scale_down_metrics import ScaleDownMetrics
 from autoscaler.observability.scale_up_metrics import ScaleUpMetrics
+from autoscaler.observability.usage_metrics import UsageMetrics
 from autoscaler.observability.workqueue_metrics import WorkqueueMetricsProvider
 from autoscaler.server import BoundPorts, serve
 from autoscaler.settings import Settings
@@ -138,7 +144,10 @@ class Daemon:
             queues=WorkqueueMetricsProvider(self.registry),
             controllers=ControllerMetricsProvider(self.registry),
             scale_up=ScaleUpMetrics(self.registry),
+            scale_down=ScaleDownMetrics(self.registry),
         )
+        self.usage_metrics = UsageMetrics(self.registry)
+        self.api = api
         self.objects = KubeObjects(
             api, group=GROUP, version=VERSION, request_timeout=settings.kube.request_timeout_s
         )
@@ -223,11 +232,22 @@ class Daemon:
                 vpsienodes=inf["vpsienodes"],
                 nodes=inf["nodes"],
                 pods=inf["pods"],
+                scale_down=ScaleDownCaches(
+                    pdbs=inf["pdbs"].store, pvcs=inf["pvcs"].store, pvs=inf["pvs"].store
+                ),
             ),
             settings=self.settings,
             metrics=self.metric_sources,
             lifecycle_metrics=self.lifecycle_metrics,
             clock=self.clock,
+            evict=functools.partial(evict, self.api, timeout=self.settings.kube.request_timeout_s),
+            usage=UsageCollector(
+                node_metrics_source(self.api, request_timeout=self.settings.kube.request_timeout_s),
+                tracker=UsageTracker(),
+                node_names=inf["nodes"].store.keys,
+                metrics=self.usage_metrics,
+                clock=self.clock,
+            ),
         )
         try:
             await controllers.run()

@@ -109,7 +109,12 @@ class VPSieSettings(_Group):
 class ScalingSettings(_Group):
     """Cluster-wide scaling policy."""
 
-    scan_interval_s: float = Field(10.0, gt=0, description="scale-down tick interval")
+    scan_interval_s: float = Field(
+        10.0,
+        gt=0,
+        description="interval of the scale-down pass (and of scale-up re-checks while pods"
+        " stay pending)",
+    )
     batch_idle_s: float = Field(1.0, gt=0, description="scale-up batcher idle window")
     batch_max_s: float = Field(10.0, gt=0, description="scale-up batcher maximum window")
     batch_eager_s: float = Field(
@@ -136,6 +141,15 @@ class ScalingSettings(_Group):
     )
     expendable_pods_priority_cutoff: int = Field(
         -10, description="pods with a lower priority never trigger a scale-up"
+    )
+    scale_down_enabled: bool = Field(
+        True, description="remove unneeded nodes (off: scale-down only explains what it keeps)"
+    )
+    scale_down_delay_after_failure_s: float = Field(
+        180.0,
+        gt=0,
+        description="a node whose drain failed is not tried again for this long, doubling"
+        " with each failure in a row up to 30 minutes",
     )
     max_empty_bulk_delete: int = Field(10, ge=1, description="parallel deletions of empty nodes")
     max_drain_parallelism: int = Field(1, ge=1, description="nodes drained at once")

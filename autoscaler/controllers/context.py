@@ -57,6 +57,12 @@ class Objects(Protocol):
     async def delete_node(self, name: str, *, uid: str = "") -> bool:
         """Delete a Node; ``False`` if already gone."""
 
+    async def get_node(self, name: str) -> JSON | None:
+        """Read a Node; ``None`` if there is none."""
+
+    async def list_pods_on_node(self, name: str) -> list[JSON]:
+        """Every pod bound to a Node, read from the API server."""
+
     async def read_secret_key(self, namespace: str, name: str, key: str) -> str:
         """One decoded key of a Secret."""
 

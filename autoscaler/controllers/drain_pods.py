@@ -155,7 +155,7 @@ class PodEvictor:
             if left <= 0:
                 msg = f"pod {pod.key} not evicted within {s.pod_eviction_timeout_s:g}s: "
                 return self._finish(pod, PodOutcome.BLOCKED, attempts, message=msg + answer.message)
-            delay = min(s.backoff_base_s * 2 ** (attempts - 1), s.backoff_max_s)
+            delay = min(s.backoff_base_s * 2 ** min(attempts - 1, 32), s.backoff_max_s)
             delay = max(delay, min(answer.retry_after or 0.0, s.backoff_max_s))
             await asyncio.sleep(min(delay, left))
         evicted = self._since()

@@ -81,3 +81,7 @@ class Reason(enum.StrEnum):
     """A Node was drained for scale-down (Cluster Autoscaler's reason)."""
     SCALE_DOWN_FAILED = "ScaleDownFailed"
     """A drain failed, timed out or was interrupted; the Node was restored."""
+    SCALE_DOWN_BLOCKED = "ScaleDownBlocked"
+    """A managed Node is kept by scale-down; the message names the reason."""
+    SCALED_DOWN_GROUP = "ScaledDownGroup"
+    """A NodeGroup lost a node to scale-down."""

@@ -335,9 +335,9 @@ class ScaleUpController:
             if pod is None:
                 continue
             if d.disposition is Disposition.SCALE_UP:
-                self._events.add(pod, Reason.TRIGGERED_SCALE_UP, plan.message(d.pod))
+                self._events.add_pod(pod, Reason.TRIGGERED_SCALE_UP, plan.message(d.pod))
             elif d.disposition is Disposition.NO_SCALE_UP:
-                self._events.add(pod, Reason.NOT_TRIGGER_SCALE_UP, d.message)
+                self._events.add_pod(pod, Reason.NOT_TRIGGER_SCALE_UP, d.message)
         self._events.keep_only(self.pending.since)
 
     async def _write_summaries(

@@ -9,6 +9,9 @@ returns (or raises) only when that scope ends. Informer handlers only enqueue ke
 * Node → the VPSieNodes named like it, and its group (current/ready counts);
 * Pod → the scale-up batcher when it becomes pending (``PendingPods``); a VPSieNode that
   fails or a NodeGroup change → a scale-up decision soon (``ScaleUpController``).
+
+The scale-down path runs on its own period (``ScaleDownController``) with its drain pool,
+and the usage collector samples ``metrics.k8s.io`` when it is served.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from kubernetes_asyncio.client import ApiClient, CustomObjectsApi
 from autoscaler.clock import Clock
 from autoscaler.controllers.catalogue import Catalogue
 from autoscaler.controllers.context import NODEGROUPS, VPSIENODES, Caches, Context, Objects
+from autoscaler.controllers.drain_pods import EvictPod
 from autoscaler.controllers.expectations import Expectations
 from autoscaler.controllers.garbage import GarbageCollector
 from autoscaler.controllers.keys import VPSIENODE_LABEL
@@ -36,7 +40,11 @@ from autoscaler.controllers.records import (
     vpsienodes_by_group,
     vpsienodes_by_hostname,
 )
+from autoscaler.controllers.scale_down_controller import ScaleDownController
+from autoscaler.controllers.scale_down_inputs import ScaleDownCaches
+from autoscaler.controllers.scale_down_settings import drain_settings_of
 from autoscaler.controllers.scale_up_controller import ScaleUpController
+from autoscaler.controllers.usage_collector import UsageCollector
 from autoscaler.controllers.vpsienode import VPSieNodeReconciler
 from autoscaler.core.records import NodeRecord, PodRecord, lookup, object_key
 from autoscaler.core.resources import GROUP, VERSION
@@ -53,6 +61,7 @@ from autoscaler.kube.reconciler import run_workers
 from autoscaler.kube.workqueue import WorkQueue
 from autoscaler.observability.controller_metrics import ControllerMetricsProvider
 from autoscaler.observability.lifecycle_metrics import LifecycleMetrics
+from autoscaler.observability.scale_down_metrics import ScaleDownMetrics
 from autoscaler.observability.scale_up_metrics import ScaleUpMetrics
 from autoscaler.observability.workqueue_metrics import WorkqueueMetricsProvider
 from autoscaler.settings import QueueSettings, ScalingSettings, Settings
@@ -67,6 +76,7 @@ class LifecycleInformers:
     vpsienodes: Informer[VPSieNodeRecord]
     nodes: Informer[NodeRecord]
     pods: Informer[PodRecord]
+    scale_down: ScaleDownCaches
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -76,6 +86,7 @@ class ControllerMetricSources:
     queues: WorkqueueMetricsProvider
     controllers: ControllerMetricsProvider
     scale_up: ScaleUpMetrics
+    scale_down: ScaleDownMetrics
 
 
 def _queue(
@@ -101,8 +112,12 @@ class Controllers:
         queue_settings: QueueSettings,
         scaling: ScalingSettings,
         metrics: ControllerMetricSources,
+        evict: EvictPod,
+        drain_workers: int,
+        usage: UsageCollector | None = None,
     ) -> None:
         self.ctx = ctx
+        self.usage = usage
         self._settings = queue_settings
         self._metrics = metrics
         self.vpsienode_queue = _queue("vpsienode", queue_settings, clock=ctx.clock, metrics=metrics)
@@ -119,6 +134,17 @@ class Controllers:
             metrics=metrics.scale_up,
         )
         ctx.on_create_call = self.scale_up.latency.create_called
+        self.scale_down = ScaleDownController(
+            ctx,
+            caches=informers.scale_down,
+            settings=scaling,
+            drain=drain_settings_of(scaling),
+            queue=_queue("drain", queue_settings, clock=ctx.clock, metrics=metrics),
+            evict=evict,
+            workers=drain_workers,
+            metrics=metrics.scale_down,
+            worker_metrics=metrics.controllers.for_controller("drain"),
+        )
         self.collector = GarbageCollector(ctx, enqueue=self.vpsienode_queue.add)
         ng, vn = self.nodegroup_queue, self.vpsienode_queue
         informers.nodegroups.add_handler(EnqueueKeys(ng))
@@ -187,6 +213,9 @@ class Controllers:
                 )
                 tg.create_task(self.collector.run(), name="garbage-collector")
                 tg.create_task(self.scale_up.run(), name="scale-up")
+                tg.create_task(self.scale_down.run(), name="scale-down")
+                if self.usage is not None:
+                    tg.create_task(self.usage.run(), name="usage-collector")
         finally:
             self.vpsienode_queue.shut_down()
             self.nodegroup_queue.shut_down()
@@ -229,6 +258,8 @@ def build_controllers(
     metrics: ControllerMetricSources,
     lifecycle_metrics: LifecycleMetrics,
     clock: Clock,
+    evict: EvictPod,
+    usage: UsageCollector | None = None,
 ) -> Controllers:
     """The lifecycle controllers over synced ``informers``."""
     ctx = Context(
@@ -254,4 +285,7 @@ def build_controllers(
         queue_settings=settings.queue,
         scaling=settings.scaling,
         metrics=metrics,
+        evict=evict,
+        drain_workers=settings.queue.drain_workers,
+        usage=usage,
     )

@@ -169,6 +169,15 @@ class KubeObjects:
             return False
         return True
 
+    async def list_pods_on_node(self, name: str) -> list[JSON]:
+        """Every pod bound to Node ``name``, as the API server has them now (not a cache)."""
+        call: Any = self._core.list_pod_for_all_namespaces
+        found = await self._call(
+            f"listing pods of node {name}", call, field_selector=f"spec.nodeName={name}"
+        )
+        items = found.get("items")
+        return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+
     async def read_secret_key(self, namespace: str, name: str, key: str) -> str:
         """One key of a Secret, decoded; ``NotFound`` names the Secret and key, never the value."""
         secret = await self._call(

@@ -50,6 +50,8 @@ class FakeKube:
         self.nodes: dict[str, JSON] = {}
         self.secrets: dict[tuple[str, str], dict[str, str]] = {}
         self.calls: list[tuple[str, ...]] = []
+        self.pods_api: list[JSON] = []
+        """Raw pods the API server holds (only ``list_pods_on_node`` reads them)."""
         self._rv = itertools.count(1)
         self._uid = itertools.count(1)
         self.caches = Caches(
@@ -177,6 +179,15 @@ class FakeKube:
     async def delete_node(self, name: str, *, uid: str = "") -> bool:
         self.calls.append(("delete_node", name))
         return self.nodes.pop(name, None) is not None
+
+    async def get_node(self, name: str) -> JSON | None:
+        node = self.nodes.get(name)
+        return copy.deepcopy(node) if node is not None else None
+
+    async def list_pods_on_node(self, name: str) -> list[JSON]:
+        """The pods of ``self.pods_api`` bound to the node (what a fresh list would say)."""
+        self.calls.append(("list_pods", name))
+        return [copy.deepcopy(p) for p in self.pods_api if p["spec"].get("nodeName") == name]
 
     async def read_secret_key(self, namespace: str, name: str, key: str) -> str:
         value = self.secrets.get((namespace, name), {}).get(key)

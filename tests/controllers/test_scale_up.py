@@ -43,18 +43,7 @@ class World:
 
     async def flush_events(self) -> None:
         """Write the queued pod Events (what the background writer does)."""
-        writer = self.controller._events
-        while writer._queue:
-            ref, reason, message = writer._queue.popleft()
-            await self.controller._ctx.events.record(
-                ref, type=writer_type(reason), reason=reason, message=message
-            )
-
-
-def writer_type(reason: str) -> Any:
-    from autoscaler.kube.events import EventType
-
-    return EventType.WARNING if reason == "NotTriggerScaleUp" else EventType.NORMAL
+        await self.controller._events.flush()
 
 
 async def world(*groups: dict[str, Any], **settings: Any) -> World:

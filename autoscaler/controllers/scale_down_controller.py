@@ -1,0 +1,330 @@
+"""The scale-down path (architecture §6): periodic pass → plan → claim → drain pool.
+
+Every ``scan_interval_s`` one pass reads the caches (nodes, pods, PDBs, volume facts,
+groups), runs ``plan_scale_down`` with the ``unneeded_since`` map of the previous pass
+(kept in memory: a new leader starts its timers afresh, as Cluster Autoscaler does), and
+
+* explains every kept node: ``ScaleDownBlocked`` Events (deduplicated), the group's
+  ``status.keptSummary`` and ``scale_down_blocked_total{nodegroup,reason}``;
+* claims each node to remove (its VPSieNode ``Ready → Draining``, before any taint) and
+  hands it to the drain pool, which drains it and deletes its VPSieNode (``drain_pool``);
+* backs a node off after a failed drain (``scale_down_delay_after_failure_s``, doubling
+  per failure in a row, at most 30 minutes): it is kept with ``DrainBackoff`` meanwhile;
+* finishes what an earlier leader left: a VPSieNode ``Draining`` that no drain of this
+  process holds is removed if its Node was drained and holds no pod that needs it, and is
+  otherwise put back to ``Ready`` with its Node restored.
+
+``dry_run`` or ``scale_down_enabled = false``: the pass plans and explains, and changes
+nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from autoscaler.controllers.context import NODEGROUPS, Context, node_ref, nodegroup_ref
+from autoscaler.controllers.drain_pods import DrainSettings, EvictPod
+from autoscaler.controllers.drain_pool import DrainPool
+from autoscaler.controllers.event_writer import EventWriter
+from autoscaler.controllers.joining import node_of
+from autoscaler.controllers.keys import DRAIN_STATUS, Reason
+from autoscaler.controllers.records import VPSieNodeRecord
+from autoscaler.controllers.scale_down_explain import (
+    NODE_EVENT_REPEAT_S,
+    event_text,
+    is_warning,
+    kept_summaries,
+    repeat_key,
+)
+from autoscaler.controllers.scale_down_inputs import (
+    ScaleDownCaches,
+    group_states,
+    nodes_in_progress,
+    owner_of,
+    volumes_of,
+)
+from autoscaler.controllers.scale_down_removal import (
+    DrainJob,
+    arrivals,
+    claim,
+    release,
+    remove,
+    restore,
+)
+from autoscaler.controllers.scale_down_settings import scale_down_policy_of
+from autoscaler.controllers.status_edit import stamp
+from autoscaler.core.records import lookup
+from autoscaler.core.resources import Phase
+from autoscaler.core.scale_down import plan_scale_down
+from autoscaler.core.scale_down_plan import Removal, ScaleDownPlan
+from autoscaler.kube import errors
+from autoscaler.kube.workqueue import WorkQueue
+from autoscaler.observability.controller_metrics import ControllerMetrics
+from autoscaler.observability.scale_down_metrics import ScaleDownMetrics
+from autoscaler.settings import ScalingSettings
+from autoscaler.vpsie.errors import VPSieError
+
+__all__ = ["MAX_BACKOFF_S", "ScaleDownController"]
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_S = 1800.0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Backoff:
+    failures: int
+    until: dt.datetime
+
+
+class ScaleDownController:
+    """Plans a scale-down every ``scan_interval_s`` and carries it out; see the module."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        *,
+        caches: ScaleDownCaches,
+        settings: ScalingSettings,
+        drain: DrainSettings,
+        queue: WorkQueue,
+        evict: EvictPod,
+        workers: int,
+        metrics: ScaleDownMetrics,
+        worker_metrics: ControllerMetrics,
+    ) -> None:
+        self._ctx = ctx
+        self._caches = caches
+        self._settings = settings
+        self._policy = scale_down_policy_of(settings)
+        self._metrics = metrics
+        self.pool = DrainPool(
+            ctx,
+            queue=queue,
+            evict=evict,
+            settings=drain,
+            workers=workers,
+            metrics=metrics,
+            worker_metrics=worker_metrics,
+            on_removed=self._removed,
+            on_failed=self._failed,
+        )
+        self.events = EventWriter(ctx, repeat_s=NODE_EVENT_REPEAT_S, name="scale-down")
+        self.unneeded: dict[str, dt.datetime] = {}
+        self.backoff: dict[str, _Backoff] = {}
+        self._summaries: dict[str, str] = {}
+        self._scaled_down: dict[str, dt.datetime] = {}
+        self.plans: list[ScaleDownPlan] = []
+        """The last few plans, newest last (for tests and debugging)."""
+
+    @property
+    def acting(self) -> bool:
+        """Whether passes change anything (not in dry run, scale-down enabled)."""
+        return self._settings.scale_down_enabled and not self._settings.dry_run
+
+    async def run(self) -> None:
+        """Pass every ``scan_interval_s`` until cancelled, with the drain pool alongside."""
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self.pool.run(), name="drain-pool")
+            tg.create_task(self.events.run(), name="scale-down-events")
+            while True:
+                try:
+                    await self.tick()
+                except (errors.KubeError, VPSieError) as err:
+                    log.warning("scale-down pass failed", extra={"error": str(err)})
+                await asyncio.sleep(self._settings.scan_interval_s)
+
+    async def tick(self) -> ScaleDownPlan:
+        """One pass: finish orphaned drains, plan, explain, act."""
+        ctx = self._ctx
+        if self.acting:
+            await self._finish_orphaned_drains()
+        started = time.perf_counter()
+        now = ctx.now()
+        states, problems = group_states(ctx)
+        self._forget_gone_nodes()
+        plan = plan_scale_down(
+            nodes=ctx.caches.nodes.values(),
+            pods=ctx.caches.pods.values(),
+            groups=states,
+            pdbs=self._caches.pdbs.values(),
+            volumes=volumes_of(self._caches),
+            unneeded_since=self.unneeded,
+            in_progress=nodes_in_progress(ctx, self.pool.active),
+            drains_in_progress=self.pool.draining,
+            backed_off={n: b.until for n, b in self.backoff.items()},
+            now=now,
+            policy=self._policy,
+        )
+        self._metrics.planning.observe(time.perf_counter() - started)
+        self.unneeded = dict(plan.unneeded_since)
+        self.report(plan, problems)
+        removing: dict[str, int] = {}
+        if self.acting:
+            for removal in plan.removals:
+                if await self._begin(removal):
+                    removing[removal.group] = removing.get(removal.group, 0) + 1
+        await self._write_summaries(plan, states, removing, now)
+        self.plans = [*self.plans[-4:], plan]
+        if plan.removals:
+            log.info(
+                "scale-down pass",
+                extra={
+                    "empty": [r.node for r in plan.empty],
+                    "drain": [r.node for r in plan.drain],
+                    "kept": len(plan.kept),
+                    "acting": self.acting,
+                    "seconds": round(time.perf_counter() - started, 4),
+                },
+            )
+        return plan
+
+    # --- actuation ------------------------------------------------------------------------------
+    async def _begin(self, removal: Removal) -> bool:
+        ctx = self._ctx
+        owner = owner_of(ctx, removal.node)
+        if owner is None:
+            log.warning(
+                "no single VPSieNode owns the node; not removed", extra={"node": removal.node}
+            )
+            return False
+        job = await claim(ctx, removal, owner)
+        if job is None:
+            return False
+        node = ctx.caches.nodes.get(removal.node)
+        if node is not None:
+            what = "empty" if job.empty else f"underutilized ({removal.utilization:.2f})"
+            moves = ", ".join(f"{m.key} -> {m.destination}" for m in removal.pods[:5])
+            more = " ..." if len(removal.pods) > 5 else ""
+            text = f"removing the node: {what}; {len(removal.pods)} pod(s) to move"
+            await ctx.event(
+                node_ref(node), Reason.SCALE_DOWN, text + (f": {moves}{more}" if moves else "")
+            )
+        self.pool.submit(job)
+        return True
+
+    def _removed(self, job: DrainJob) -> None:
+        self.backoff.pop(job.node, None)
+        self.unneeded.pop(job.node, None)
+        self._scaled_down[job.group] = self._ctx.now()
+        self._summaries.pop(job.group, None)  # write lastScaleDownTime on the next pass
+
+    def _failed(self, job: DrainJob, reason: str) -> None:
+        previous = self.backoff.get(job.node)
+        failures = (previous.failures if previous else 0) + 1
+        base = self._settings.scale_down_delay_after_failure_s
+        delay = min(base * 2 ** (failures - 1), max(MAX_BACKOFF_S, base))
+        until = self._ctx.now() + dt.timedelta(seconds=delay)
+        self.backoff[job.node] = _Backoff(failures, until)
+        self.unneeded.pop(job.node, None)
+
+    def _forget_gone_nodes(self) -> None:
+        nodes = self._ctx.caches.nodes
+        for name in [n for n in self.backoff if n not in nodes]:
+            del self.backoff[name]
+
+    async def _finish_orphaned_drains(self) -> None:
+        """Remove or restore each Draining VPSieNode no drain of this process holds."""
+        ctx, active = self._ctx, self.pool.active
+        draining = {r.meta.uid for r in ctx.caches.vpsienodes.values() if r.phase is Phase.DRAINING}
+        self.pool.settle(draining)
+        for rec in ctx.caches.vpsienodes.values():
+            if rec.phase is not Phase.DRAINING or rec.meta.deleting:
+                continue
+            node = node_of(ctx, rec)
+            if (node is not None and node.name in active) or rec.meta.uid in self.pool.finished:
+                continue
+            await self._finish_orphan(rec, node.name if node is not None else None)
+
+    async def _finish_orphan(self, rec: VPSieNodeRecord, node: str | None) -> None:
+        ctx = self._ctx
+        job = DrainJob(
+            node=node or "",
+            group=rec.group or "",
+            vpsienode=rec.key,
+            namespace=rec.meta.namespace,
+            name=rec.meta.name,
+            uid=rec.meta.uid,
+            pods=(),
+            utilization=0.0,
+        )
+        cached = ctx.caches.nodes.get(node) if node else None
+        drained = cached is not None and lookup(cached.annotations, DRAIN_STATUS) == "complete"
+        if node and drained and not await arrivals(ctx, node):
+            log.info("finishing a drained node's removal", extra={"node": node})
+            await remove(ctx, job)
+            self._metrics.scaled_down.labels(job.group, "resumed").inc()
+            return
+        if node:
+            text = "the drain was interrupted (restart or change of leader)"
+            await restore(ctx, node, status="interrupted", message=text)
+        await release(ctx, job)
+
+    # --- explanations ---------------------------------------------------------------------------
+    def report(self, plan: ScaleDownPlan, problems: Mapping[str, str]) -> None:
+        """Count and tell why each kept node stays (metrics, Events); warn about groups whose
+        scale-down spec cannot be read (``problems``)."""
+        self._metrics.unneeded.set(len(plan.unneeded_since))
+        self._metrics.kept(plan.kept_counts)
+        nodes = self._ctx.caches.nodes
+        keys = set()
+        for kept in plan.kept:
+            node = nodes.get(kept.node)
+            if node is None:
+                continue
+            keys.add(node.uid)
+            self.events.add(
+                node_ref(node),
+                key=node.uid,
+                reason=Reason.SCALE_DOWN_BLOCKED,
+                message=event_text(kept),
+                warning=is_warning(kept),
+                same=repeat_key(kept),
+            )
+        for name, problem in problems.items():
+            rec = self._ctx.caches.nodegroups.get(f"{self._ctx.namespace}/{name}")
+            if rec is not None:
+                keys.add(rec.meta.uid)
+                self.events.add(
+                    nodegroup_ref(rec),
+                    key=rec.meta.uid,
+                    reason=Reason.INVALID_SPEC,
+                    message=problem,
+                    warning=True,
+                )
+        self.events.keep_only(keys)
+
+    async def _write_summaries(
+        self,
+        plan: ScaleDownPlan,
+        states: Mapping[str, object],
+        removing: dict[str, int],
+        now: dt.datetime,
+    ) -> None:
+        """Per group, why its nodes are kept (``status.keptSummary``), and when it last lost
+        a node to scale-down (``status.lastScaleDownTime``)."""
+        texts = kept_summaries(plan.kept, states, removing=removing)
+        for name, text in texts.items():
+            down = self._scaled_down.get(name)
+            if self._summaries.get(name) == text:
+                continue
+            self._summaries[name] = text
+
+            def edit(obj: dict[str, Any], text: str = text, down: Any = down) -> dict[str, Any]:
+                status = dict(obj.get("status") or {})
+                status["keptSummary"] = text
+                if down is not None:
+                    status["lastScaleDownTime"] = stamp(down)
+                return status
+
+            try:
+                await self._ctx.objects.patch_status(NODEGROUPS, self._ctx.namespace, name, edit)
+            except errors.KubeError as err:
+                self._summaries.pop(name, None)
+                log.info("cannot write kept summary", extra={"nodegroup": name, "error": str(err)})
