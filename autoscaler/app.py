@@ -60,6 +60,7 @@ from autoscaler.observability.registry import new_registry
 from autoscaler.observability.scale_down_metrics import ScaleDownMetrics
 from autoscaler.observability.scale_up_metrics import ScaleUpMetrics
 from autoscaler.observability.usage_metrics import UsageMetrics
+from autoscaler.observability.vpsie_metrics import VPSieMetrics
 from autoscaler.observability.workqueue_metrics import WorkqueueMetricsProvider
 from autoscaler.server import BoundPorts, serve
 from autoscaler.settings import Settings
@@ -269,6 +270,7 @@ async def amain(settings: Settings, *, bound: asyncio.Future[BoundPorts] | None 
         async with api_client(cfg) as api, build_client(vpsie, clock=clock) as http:
             provider = build_provider(vpsie, http=http, clock=clock)
             daemon = Daemon(settings, api=api, provider=provider, clock=clock)
+            http.observer = VPSieMetrics(daemon.registry).observe
             await daemon.run(stop, bound=bound)
     except KubeConfigError as err:
         log.error("cannot configure the Kubernetes client", extra={"error": str(err)})

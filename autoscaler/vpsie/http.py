@@ -42,6 +42,10 @@ from autoscaler.vpsie.transport import Raw, Transport
 log = logging.getLogger(__name__)
 USER_AGENT = f"vpsie-autoscaler/{__version__}"
 
+Observer = Callable[[str, str, float], None]
+"""Told each request's endpoint (``"K4"``), outcome (``"200"``, or the error's type) and
+duration in seconds (the daemon's ``vpsie_request_duration_seconds``)."""
+
 
 @dataclass(frozen=True, slots=True)
 class ClientLimits:
@@ -96,6 +100,7 @@ class HttpClient:
             open_seconds=limits.breaker_open_seconds,
             close_after=limits.breaker_close_after,
         )
+        self.observer: Observer | None = None
 
     async def __aenter__(self) -> Self:
         await self._transport.open()
@@ -165,6 +170,7 @@ class HttpClient:
                 )  # fmt: skip
             except VPSieError as err:
                 self._record(err)
+                self._observe(request, type(err).__name__, start)
                 log.log(
                     logging.WARNING if err.breaker or err.configuration else logging.INFO,
                     "VPSie call failed",
@@ -175,8 +181,13 @@ class HttpClient:
                 self.breaker.release()
                 raise
             self.breaker.record_success()
+            self._observe(request, str(raw.status), start)
             log.debug("VPSie call", extra=self._outcome(request, raw, start, None))
             return envelope
+
+    def _observe(self, request: ApiRequest, outcome: str, start: float) -> None:
+        if self.observer is not None:
+            self.observer(request.endpoint, outcome, self._clock.monotonic() - start)
 
     def _outcome(
         self, request: ApiRequest, raw: Raw | None, start: float, err: VPSieError | None

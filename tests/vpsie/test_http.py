@@ -10,8 +10,10 @@ import logging
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
+from autoscaler.observability.vpsie_metrics import VPSieMetrics
 from autoscaler.vpsie import endpoints as ep
 from autoscaler.vpsie import errors
 from autoscaler.vpsie.breaker import BreakerState
@@ -352,3 +354,25 @@ async def test_logs_hold_only_the_allowed_fields(
     assert vars(failed)["ids"] == {"vm": "vm-1"}
     assert (vars(failed)["vpsie_message"], vars(failed)["request_id"]) == ("VM not found", "req-1")
     assert (vars(succeeded)["status"], vars(succeeded)["request_id"]) == (200, "r2")
+
+
+async def test_every_attempt_is_observed_with_its_endpoint_outcome_and_duration(
+    server: ScriptedVPSie, http: HttpClient
+) -> None:
+    seen: list[tuple[str, str, float]] = []
+    http.observer = lambda endpoint, outcome, seconds: seen.append((endpoint, outcome, seconds))
+    server.on("GET", K1, Reply(status=503, json={"error": True}), ok([]))
+    await http.call(ep.list_clusters())
+    assert [(e, o) for e, o, _ in seen] == [("K1", "ServerError"), ("K1", "200")]
+    assert all(s >= 0 for _, _, s in seen)
+
+
+def test_request_durations_are_a_histogram_by_endpoint_and_outcome() -> None:
+    registry = CollectorRegistry()
+    metrics = VPSieMetrics(registry)
+    metrics.observe("K4", "200", 0.3)
+    metrics.observe("K4", "TransportError", 10.0)
+    name = "vpsie_autoscaler_vpsie_request_duration_seconds"
+    assert registry.get_sample_value(f"{name}_count", {"endpoint": "K4", "outcome": "200"}) == 1
+    slow = {"endpoint": "K4", "outcome": "TransportError", "le": "5.0"}
+    assert registry.get_sample_value(f"{name}_bucket", slow) == 0
