@@ -230,7 +230,7 @@ async def test_renews_while_leader() -> None:
 
 
 @pytest.mark.parametrize("fault", ["api-errors", "api-hangs"])
-async def test_leader_loss_cancels_leader_scope_at_once(fault: str) -> None:
+async def test_leader_scope_cancelled_at_once_on_leader_loss(fault: str) -> None:
     fake, scope = InMemoryLeaseClient(), Scope()
     changes: list[tuple[float, bool]] = []
     el = elector(fake, "a", on_change=lambda s: changes.append((now(), s.is_leader)))

@@ -378,7 +378,7 @@ async def test_gone_in_the_stream_relists_at_the_last_event(
     assert sink.calls[-1] == ("replace", [])  # the relist removed what the list lacks
 
 
-async def test_cancelling_the_reflector_closes_the_watch(
+async def test_watch_cancelled_with_the_reflector_is_closed(
     api: ScriptedApi, core_v1: CoreV1Api
 ) -> None:
     pods_api = api.resource(PODS)
