@@ -42,6 +42,21 @@ def apply_merge(target: JSON, patch: JSON) -> JSON:
     return out
 
 
+def raw_pod(pod: PodRecord) -> JSON:
+    """The pod the API server would list for ``pod`` (what ``list_pods_on_node`` returns)."""
+    owner = {"kind": pod.owner_kind, "name": pod.owner_name, "controller": True}
+    return {
+        "metadata": {
+            "name": pod.name,
+            "namespace": pod.namespace,
+            "uid": pod.uid,
+            "ownerReferences": [owner] if pod.owner_kind else [],
+        },
+        "spec": {"nodeName": pod.node_name, "containers": []},
+        "status": {"phase": pod.phase},
+    }
+
+
 class FakeKube:
     """Custom objects and Nodes in memory; see the module docstring."""
 
@@ -236,4 +251,4 @@ class _StatusApi:
         return copy.deepcopy(updated)
 
 
-__all__ = ["FakeKube", "apply_merge", "merge_patch"]
+__all__ = ["FakeKube", "apply_merge", "merge_patch", "raw_pod"]

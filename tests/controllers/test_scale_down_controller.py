@@ -28,7 +28,7 @@ from autoscaler.observability.controller_metrics import NOOP_CONTROLLER_METRICS
 from autoscaler.observability.scale_down_metrics import ScaleDownMetrics
 from autoscaler.settings import ScalingSettings
 from tests.controllers import NS, WALL, EventLog, make_context, nodegroup
-from tests.controllers.fake_kube import FakeKube
+from tests.controllers.fake_kube import FakeKube, raw_pod
 from tests.controllers.fake_provider import FakeProvider
 from tests.core.factories import placed_pod
 
@@ -111,21 +111,6 @@ class World:
         return plan
 
 
-def api_pod(pod: PodRecord) -> JSON:
-    """The raw pod the API server would list for ``pod``."""
-    owner = {"kind": pod.owner_kind, "name": pod.owner_name, "controller": True}
-    return {
-        "metadata": {
-            "name": pod.name,
-            "namespace": pod.namespace,
-            "uid": pod.uid,
-            "ownerReferences": [owner] if pod.owner_kind else [],
-        },
-        "spec": {"nodeName": pod.node_name, "containers": []},
-        "status": {"phase": pod.phase},
-    }
-
-
 async def world(
     nodes: dict[str, list[PodRecord]],
     *,
@@ -157,7 +142,7 @@ async def world(
         node["status"]["allocatable"] = {"cpu": "4", "memory": "16Gi", "pods": "110"}
         node["status"]["capacity"] = node["status"]["allocatable"]
         kube.add_pods(pods)
-        kube.pods_api += [api_pod(p) for p in pods]
+        kube.pods_api += [raw_pod(p) for p in pods]
     kube.sync()
     registry = CollectorRegistry()
     evictions = Evictions(kube)
@@ -296,7 +281,7 @@ async def test_a_pod_that_arrived_after_the_plan_stops_the_removal() -> None:
     w = await world({"a": [load("a", "small", 500)], "b": [load("b", "big", 2000)]})
     await w.tick()
     late = load("a", "late", 100)
-    w.kube.pods_api.append(api_pod(late))  # bound before the taint; the cache has not seen it
+    w.kube.pods_api.append(raw_pod(late))  # bound before the taint; the cache has not seen it
     await w.drain("a")
     assert not w.vpsienode_deleting("a")
     assert w.phase("a") == "Ready"

@@ -19,8 +19,9 @@ from tests.e2e import invariants as inv
 from tests.e2e.harness import E2E, Probe
 from tests.e2e.invariants import JSON
 from tests.e2e.test_scale_up import POOL, template_labels, world
+from tests.e2e.workloads import deployment_body, pdb_body
 from tests.testenv.kubehttp import MERGE_PATCH
-from tests.testenv.objects import is_pod_running, pod_manifest
+from tests.testenv.objects import is_pod_running
 
 FAST = {"unneededTime": "5s", "delayAfterAdd": "0s", "utilizationThreshold": 0.5}
 TAINT = "autoscaler.vpsie.com/deletion-candidate"
@@ -54,29 +55,17 @@ def deployment(
     annotations: Mapping[str, str] | None = None,
     finalizers: Sequence[str] = (),
 ) -> None:
-    """A Deployment like ``E2E.create_deployment``, with pod annotations and finalizers."""
-    pod = pod_manifest(
+    """Create a Deployment of pods selecting the group's nodes; wait until they all run."""
+    body = deployment_body(
         name,
         namespace=e2e.ns.name,
-        labels={"app": name},
+        replicas=replicas,
         node_selector={**POOL, **e2e.ns.node_labels},
         cpu=cpu,
         memory=memory,
+        annotations=annotations,
+        finalizers=finalizers,
     )
-    meta: JSON = pod["metadata"]
-    meta["annotations"] = dict(annotations or {})
-    if finalizers:
-        meta["finalizers"] = list(finalizers)
-    body = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": e2e.ns.name},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {"metadata": meta, "spec": pod["spec"]},
-        },
-    }
     e2e.api.post(f"/apis/apps/v1/namespaces/{e2e.ns.name}/deployments", body)
     e2e.wait_until(e2e.pods_running(name, replicas, group="web"), what=f"{name} Running")
 
@@ -208,12 +197,7 @@ def test_a_pdb_is_never_violated_while_draining(e2e: E2E) -> None:
     (drained,) = {p["spec"]["nodeName"] for p in e2e.pods("web")}
     place_on_other_node(e2e, drained, lambda: scale(e2e, "web", 4))
     # Two pods of web on each node; the PDB lets exactly the drained node's two go at once.
-    pdb = {
-        "apiVersion": "policy/v1",
-        "kind": "PodDisruptionBudget",
-        "metadata": {"name": "web", "namespace": e2e.ns.name},
-        "spec": {"minAvailable": 2, "selector": {"matchLabels": {"app": "web"}}},
-    }
+    pdb = pdb_body("web", namespace=e2e.ns.name, app="web", min_available=2)
     e2e.api.post(f"/apis/policy/v1/namespaces/{e2e.ns.name}/poddisruptionbudgets", pdb)
 
     with Availability(e2e, "web") as sampled:
