@@ -1,8 +1,9 @@
 """One reading of the demo's world: pods, VPSieNodes, Nodes and the autoscaler's pod Events.
 
-``read(api, elapsed)`` does the I/O (four list calls); everything else in the demo works on
-the frozen ``Reading`` it returns, so progress and the summary can be tested without a
-cluster.
+``read(api, place, elapsed)`` does the I/O (four list calls; with ``scale_down`` two more:
+the scale-down Events of Nodes and the NodeGroups' status); everything else in the demo
+works on the frozen ``Reading`` it returns, so progress and the summary can be tested
+without a cluster.
 """
 
 from __future__ import annotations
@@ -18,11 +19,17 @@ from tests.testenv.objects import is_node_ready, is_pod_running
 JSON = dict[str, Any]
 PREFIX = "autoscaler.vpsie.com/"
 GROUP_LABEL = PREFIX + "nodegroup"
+NODE_EVENTS = "involvedObject.kind=Node"
 DECISION_ANNOTATION = PREFIX + "decision"
 TRIGGERED = "TriggeredScaleUp"
 NOT_TRIGGERED = "NotTriggerScaleUp"
 FAILED = "Failed"
 READY = "Ready"
+DRAINING = "Draining"
+DELETING = "Deleting"
+SCALE_DOWN = "ScaleDown"
+SCALE_DOWN_FAILED = "ScaleDownFailed"
+NODE_REASONS = (SCALE_DOWN, SCALE_DOWN_FAILED)
 
 
 @dataclass(frozen=True, order=True)
@@ -66,6 +73,26 @@ class PodEvent:
 
 
 @dataclass(frozen=True)
+class NodeEvent:
+    """A ``ScaleDown`` or ``ScaleDownFailed`` Event of a Node; ``name`` is the Event's."""
+
+    name: str
+    reason: str
+    node: str
+    message: str
+
+
+@dataclass(frozen=True)
+class GroupStatus:
+    """What the demo reads from a NodeGroup's status."""
+
+    name: str
+    kept_summary: str | None = None
+    monthly_cost: str | None = None
+    last_scale_down: str | None = None
+
+
+@dataclass(frozen=True)
 class Reading:
     """What the demo saw at ``elapsed`` seconds after applying the workload."""
 
@@ -74,6 +101,10 @@ class Reading:
     vnodes: tuple[VNode, ...] = ()
     nodes: tuple[Node, ...] = ()
     events: tuple[PodEvent, ...] = ()
+    node_events: tuple[NodeEvent, ...] = ()
+    groups: tuple[GroupStatus, ...] = ()
+    kept: tuple[tuple[str, str, int], ...] = ()
+    """(group, reason, nodes) the daemon's last scale-down pass kept (from its metrics)."""
 
     @property
     def running(self) -> int:
@@ -111,20 +142,30 @@ class Reading:
         return len(self.pods) == want and self.running == want
 
 
-def read(api: KubeHTTP, place: Place, elapsed: float) -> Reading:
-    """List the workload's pods and Events, the VPSieNodes and the Nodes."""
+def read(api: KubeHTTP, place: Place, elapsed: float, *, scale_down: bool = False) -> Reading:
+    """List the workload's pods and Events, the VPSieNodes and the Nodes; with
+    ``scale_down`` also the Nodes' scale-down Events and the NodeGroups."""
     ns = place.workload_namespace
     pods = api.get(f"/api/v1/namespaces/{ns}/pods")["items"]
     vns = api.get(f"/apis/{GROUP}/{VERSION}/namespaces/{place.system_namespace}/vpsienodes")
     selector = {"labelSelector": place.node_selector} if place.node_labels else {}
     nodes = api.get("/api/v1/nodes", **selector)["items"]
     events = api.get(f"/api/v1/namespaces/{ns}/events")["items"]
+    node_events: list[JSON] = []
+    groups: list[JSON] = []
+    if scale_down:  # Events of cluster-scoped objects are in "default"
+        found = api.get("/api/v1/namespaces/default/events", fieldSelector=NODE_EVENTS)
+        node_events = [e for e in found["items"] if e.get("reason") in NODE_REASONS]
+        path = f"/apis/{GROUP}/{VERSION}/namespaces/{place.system_namespace}/nodegroups"
+        groups = api.get(path)["items"]
     return Reading(
         elapsed=elapsed,
         pods=tuple(sorted(_pod(p) for p in pods if not p["metadata"].get("deletionTimestamp"))),
         vnodes=tuple(sorted(_vnode(v) for v in vns["items"])),
         nodes=tuple(sorted(_node(n) for n in nodes)),
         events=tuple(_event(e) for e in events if e.get("reason") in (TRIGGERED, NOT_TRIGGERED)),
+        node_events=tuple(_node_event(e) for e in node_events),
+        groups=tuple(sorted((_group(g) for g in groups), key=lambda g: g.name)),
     )
 
 
@@ -166,4 +207,24 @@ def _event(event: JSON) -> PodEvent:
         pod=event["involvedObject"].get("name", ""),
         message=event.get("message") or event.get("note") or "",
         count=int(series.get("count") or event.get("count") or 1),
+    )
+
+
+def _node_event(event: JSON) -> NodeEvent:
+    return NodeEvent(
+        name=event["metadata"]["name"],
+        reason=event["reason"],
+        node=event["involvedObject"].get("name", ""),
+        message=event.get("message") or "",
+    )
+
+
+def _group(ng: JSON) -> GroupStatus:
+    status = ng.get("status") or {}
+    cost = status.get("monthlyCost")
+    return GroupStatus(
+        name=ng["metadata"]["name"],
+        kept_summary=status.get("keptSummary"),
+        monthly_cost=None if cost is None else str(cost),
+        last_scale_down=status.get("lastScaleDownTime"),
     )

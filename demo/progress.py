@@ -4,17 +4,21 @@ Pure. ``changes(before, after)`` says what happened (a scale-up decision, VPSieN
 requested, Nodes joined or Ready, a Deployment fully Running); ``status(reading)`` counts
 pods and nodes. ``Printer`` writes both: on a terminal the status line is redrawn in place
 under the change lines; otherwise it is printed only when it changes, one line each.
+``Printer.switch`` hands it other functions of the same shape (the scale-down's).
 """
 
 from __future__ import annotations
 
 import shutil
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from typing import TextIO
 
 from demo.observe import FAILED, NOT_TRIGGERED, READY, TRIGGERED, Reading
 
 CLEAR = "\r\x1b[K"
+Changes = Callable[[Reading, Reading], list[str]]
+Status = Callable[[Reading, int], str]
 
 
 def stamp(elapsed: float) -> str:
@@ -104,6 +108,17 @@ class Printer:
         self.last: Reading | None = None
         self.last_status = ""
         self._drawn = False
+        self._changes: Changes = changes
+        self._status: Status = status
+
+    def switch(self, *, want: int, changes: Changes, status: Status) -> None:
+        """Describe the readings from now on with ``changes`` and ``status``, for ``want``
+        pods; the next reading is compared with the last one."""
+        self.finish()
+        self.want = want
+        self._changes = changes
+        self._status = status
+        self.last_status = ""
 
     def say(self, line: str, elapsed: float | None = None) -> None:
         """One line of its own (above the status line on a terminal)."""
@@ -114,10 +129,10 @@ class Printer:
     def update(self, r: Reading) -> None:
         """Print what changed since the last reading, then the status."""
         before = self.last or Reading(elapsed=0.0)
-        for line in changes(before, r):
+        for line in self._changes(before, r):
             self.say(line, r.elapsed)
         self.last = r
-        line = status(r, self.want)
+        line = self._status(r, self.want)
         if self.tty:  # one screen row, or a wrapped remainder would stay behind
             width = shutil.get_terminal_size().columns - 1
             self._write(f"{CLEAR}{f'{stamp(r.elapsed)} {line}'[:width]}")

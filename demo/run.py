@@ -1,8 +1,10 @@
-"""The demo from start to end: set up, apply, watch, summarise, stop everything.
+"""The demo from start to end: set up, apply, watch the scale-up, shrink the workload,
+watch the scale-down (``demo.run_down``), summarise, stop everything.
 
 ``main(argv)`` returns the exit code: 0 when every pod of the workload runs within the
-deadline and no process is left; 1 when the workload did not run in time or something
-failed; 3 when the run worked but a process could not be stopped; 130 on Ctrl-C/SIGTERM.
+deadline, the cluster then settles after the shrink within the deadline too, and no process
+is left; 1 when either did not happen in time or something failed; 3 when the run worked
+but a process could not be stopped; 130 on Ctrl-C/SIGTERM.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from demo import scenario
 from demo.metrics import Metrics, scrape
 from demo.observe import NOT_TRIGGERED, Reading, read
 from demo.progress import Printer
+from demo.run_down import scale_down
 from demo.stack import Stack, forward_sigterm
-from demo.summary import Outcome, render
+from demo.summary import Outcome, monthly_total, render
+from demo.summary_down import render_down
 from tests.e2e.simproc import SimulatorError
 from tests.testenv import ApiError
 
@@ -31,7 +35,7 @@ OK, FAILED, LEFTOVER, INTERRUPTED = 0, 1, 3, 130
 
 
 class DemoFailed(RuntimeError):
-    """The workload did not run in time, or a step of the demo failed."""
+    """The workload did not run in time, the scale-down did not settle, or a step failed."""
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -41,15 +45,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         description=(
             "Start a local Kubernetes control plane (kwok nodes), the VPSie API simulator and "
             "the vpsie-autoscaler daemon; apply three NodeGroups and a workload that fits on "
-            "no node; show the scale-up live and summarise it. Needs no VPSie account. Every "
-            "process it starts is stopped before it exits."
+            "no node; show the scale-up live; then shrink the workload and show the "
+            "scale-down live until the cluster settles; summarise both. Needs no VPSie "
+            "account. Every process it starts is stopped before it exits."
         ),
     )
     parser.add_argument(
         "--timeout",
         type=float,
         default=DEFAULT_TIMEOUT,
-        help="seconds the workload may take to run, from being applied (default %(default)s)",
+        help=(
+            "seconds the workload may take to run, from being applied, and again the cluster "
+            "to settle once the workload shrinks (default %(default)s)"
+        ),
     )
     return parser.parse_args(argv)
 
@@ -114,12 +122,25 @@ def _run(stack: Stack, printer: Printer, *, timeout: float) -> int:
     reading, all_running = _watch(stack, printer, applied=applied, timeout=timeout)
     printer.finish()
     outcome = _outcome(stack, reading, applied_wall=applied_wall, all_running_s=all_running)
-    printer.say("")
-    for line in render(outcome):
-        printer.say(line)
     if all_running is None:
+        _summarise(printer, render(outcome))
         raise DemoFailed(_not_running(reading, timeout))
+    cost = monthly_total(reading, outcome.monthly_cost)
+    down, waits = scale_down(
+        stack, printer, up=reading, cost_before=cost, applied=applied, timeout=timeout
+    )
+    _summarise(printer, render(outcome) + render_down(down))
+    if waits:
+        raise DemoFailed(
+            f"the cluster did not settle within {timeout:.0f} s of the shrink: " + "; ".join(waits)
+        )
     return OK
+
+
+def _summarise(printer: Printer, lines: list[str]) -> None:
+    printer.say("")
+    for line in lines:
+        printer.say(line)
 
 
 def _setup(stack: Stack, printer: Printer) -> None:
@@ -146,6 +167,7 @@ def _setup(stack: Stack, printer: Printer) -> None:
     for g in scenario.GROUPS:
         stack.api.post(base, scenario.nodegroup_manifest(g, namespace=stack.place.system_namespace))
         printer.say(f"  {scenario.describe_group(g)}")
+    printer.say(f"  {scenario.describe_timers()}")
     for g in scenario.GROUPS:  # the daemon has seen the groups before the pods arrive
         stack.api.wait_for(
             f"{base}/{g.name}",

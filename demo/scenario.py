@@ -4,6 +4,10 @@ Pure data. The NodeGroups name VPSie node groups of one simulated VKE cluster; e
 group is sized by a Kubernetes offer (plan) with its own monthly price. ``large`` is there
 for the ``api`` pods, which fit on no ``general`` node; ``batch`` is tainted, so only the
 ``batch`` pods, which tolerate the taint and select its label, may land there.
+
+Once every pod runs, the workload shrinks (``SHRINK``): ``web`` goes from 12 to 3 pods and
+the ``batch`` Deployment is deleted. Every group's scale-down timers (``SCALE_DOWN``) are
+far shorter than the 10-minute defaults, so the removals follow within seconds.
 """
 
 from __future__ import annotations
@@ -23,6 +27,17 @@ DC = "d1000000-0000-4000-8000-000000000001"
 PROJECT_ID = 880
 BATCH_TAINT = {"key": "dedicated", "value": "batch", "effect": "NoSchedule"}
 PAUSE_IMAGE = "registry.invalid/demo/pause:0"  # kwok fakes the containers; never pulled
+DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
+# NodeGroup spec.scaleDown of every group; the timers' defaults are 10m.
+UNNEEDED_TIME = "10s"
+DELAY_AFTER_ADD = "20s"  # > the scheduler's 10 s back-off: new nodes get their pods first
+UTILIZATION_THRESHOLD = 0.5
+DEFAULT_TIMER = "10m"
+SCALE_DOWN: JSON = {
+    "unneededTime": UNNEEDED_TIME,
+    "delayAfterAdd": DELAY_AFTER_ADD,
+    "utilizationThreshold": UTILIZATION_THRESHOLD,
+}
 
 
 @dataclass(frozen=True)
@@ -105,6 +120,25 @@ WORKLOADS = (
 )
 
 
+@dataclass(frozen=True)
+class Shrink:
+    """How the workload shrinks once it runs.
+
+    ``scale`` Deployment keeps ``keep`` pods, one on each of that many nodes of group
+    ``spread`` where it can (their ``pod-deletion-cost`` is raised, so the ReplicaSet
+    deletes the others): those nodes become underutilized rather than empty. ``delete``
+    names Deployments deleted outright.
+    """
+
+    scale: str
+    keep: int
+    spread: str
+    delete: tuple[str, ...]
+
+
+SHRINK = Shrink(scale="web", keep=3, spread="general", delete=("batch",))
+
+
 def group(name: str) -> Group:
     """The demo group called ``name``."""
     for g in GROUPS:
@@ -116,6 +150,23 @@ def group(name: str) -> Group:
 def total_pods() -> int:
     """How many pods the workload asks for."""
     return sum(w.replicas for w in WORKLOADS)
+
+
+def workload(name: str) -> Workload:
+    """The demo Deployment called ``name``."""
+    for w in WORKLOADS:
+        if w.name == name:
+            return w
+    raise KeyError(name)
+
+
+def pods_after_shrink() -> int:
+    """How many pods the workload asks for once it has shrunk."""
+    return sum(
+        SHRINK.keep if w.name == SHRINK.scale else w.replicas
+        for w in WORKLOADS
+        if w.name not in SHRINK.delete
+    )
 
 
 def sim_world(*, seed: int = 1, stage: float = 3.0, jitter: float = 2.0, tick: float = 0.5) -> JSON:
@@ -177,7 +228,8 @@ def sim_world(*, seed: int = 1, stage: float = 3.0, jitter: float = 2.0, tick: f
 
 
 def nodegroup_manifest(g: Group, *, namespace: str = SYSTEM_NAMESPACE) -> JSON:
-    """The NodeGroup of ``g``: minNodes 0, so it grows only for pending pods."""
+    """The NodeGroup of ``g``: minNodes 0, so it grows only for pending pods; the demo's
+    short scale-down timers (``SCALE_DOWN``)."""
     return {
         "apiVersion": API_VERSION,
         "kind": "NodeGroup",
@@ -190,6 +242,7 @@ def nodegroup_manifest(g: Group, *, namespace: str = SYSTEM_NAMESPACE) -> JSON:
                 "labels": dict(g.labels),
                 "taints": [{"key": k, "value": v, "effect": e} for k, v, e in g.taints],
             },
+            "scaleDown": dict(SCALE_DOWN),
         },
     }
 
@@ -238,3 +291,13 @@ def describe_workload(w: Workload) -> str:
     """One line: name, replicas, requests and placement."""
     where = " on dedicated=batch nodes only" if w.tolerate_batch else ""
     return f"{w.name}: {w.replicas} pods x ({w.cpu} CPU, {w.memory}){where}"
+
+
+def describe_timers() -> str:
+    """One line: the scale-down timers every group gets, and that they are shortened."""
+    return (
+        f"scale-down in every group: a node whose CPU and memory requests stay under"
+        f" {UTILIZATION_THRESHOLD:.0%} of allocatable for {UNNEEDED_TIME} (unneededTime) is"
+        f" removed, but not within {DELAY_AFTER_ADD} of the node joining or its group growing"
+        f" (delayAfterAdd); the demo shortens both timers from the {DEFAULT_TIMER} defaults"
+    )

@@ -1,7 +1,8 @@
-"""The closing summary: decisions, latencies, nodes and monthly cost. Pure formatting.
+"""The closing summary of the scale-up: decisions, latencies, nodes and monthly cost. Pure.
 
-``Outcome`` holds what the demo recorded (the last reading, the NodeGroups' status, the
-simulator's create calls, the daemon's metrics); ``render(outcome)`` turns it into lines.
+``Outcome`` holds what the demo recorded when every pod ran (the last reading, the
+NodeGroups' status, the simulator's create calls, the daemon's metrics); ``render(outcome)``
+turns it into lines. ``demo.summary_down`` adds the scale-down's.
 """
 
 from __future__ import annotations
@@ -82,15 +83,21 @@ def _latencies(o: Outcome) -> list[str]:
 
 
 def _nodes(o: Outcome) -> list[str]:
+    return ["  nodes and monthly cost", *nodes_table(o.final, o.monthly_cost)]
+
+
+def nodes_table(r: Reading, monthly_cost: dict[str, str]) -> list[str]:
+    """Per group: plan, price, nodes, Ready, monthly cost (``monthly_cost`` by group, else
+    nodes x price) and where the pods run; then the totals."""
     rows = [("group", "plan", "per node", "nodes", "Ready", "monthly", "pods running there")]
-    placed = _placement(o.final)
-    counted = Counter(v.group for v in o.final.vnodes if v.phase != FAILED)
-    ready = Counter(o.final.group_of(n) for n in o.final.nodes if n.ready)
+    placed = _placement(r)
+    counted = Counter(v.group for v in r.vnodes if v.phase != FAILED)
+    ready = Counter(r.group_of(n) for n in r.nodes if n.ready)
     total_nodes = total_ready = 0
     total_cost = Decimal(0)
     estimated = False
     for g in scenario.GROUPS:
-        cost_text = o.monthly_cost.get(g.name)
+        cost_text = monthly_cost.get(g.name)
         if cost_text is None:
             cost, estimated = g.plan.monthly * counted[g.name], True
         else:
@@ -102,16 +109,16 @@ def _nodes(o: Outcome) -> list[str]:
             (
                 g.name,
                 g.plan.name,
-                _money(g.plan.monthly),
+                money(g.plan.monthly),
                 str(counted[g.name]),
                 str(ready[g.name]),
-                _money(cost) + ("*" if cost_text is None else ""),
+                money(cost) + ("*" if cost_text is None else ""),
                 placed.get(g.name, "-"),
             )
         )
-    rows.append(("total", "", "", str(total_nodes), str(total_ready), _money(total_cost), ""))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  nodes and monthly cost"]
+    rows.append(("total", "", "", str(total_nodes), str(total_ready), money(total_cost), ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
     for row in rows:
         cells = [
             cell.ljust(w) if i in (0, 1, 6) else cell.rjust(w)
@@ -123,6 +130,20 @@ def _nodes(o: Outcome) -> list[str]:
         source += "; * = nodes x plan price (no status yet)"
     lines.append(f"    (monthly: {source})")
     return lines
+
+
+def monthly_total(r: Reading, monthly_cost: dict[str, str]) -> Decimal:
+    """The groups' monthly cost as ``nodes_table`` totals it."""
+    counted = Counter(v.group for v in r.vnodes if v.phase != FAILED)
+    return sum(
+        (
+            Decimal(monthly_cost[g.name])
+            if g.name in monthly_cost
+            else g.plan.monthly * counted[g.name]
+            for g in scenario.GROUPS
+        ),
+        Decimal(0),
+    )
 
 
 def _placement(r: Reading) -> dict[str, str]:
@@ -139,7 +160,8 @@ def _seconds(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1f} s"
 
 
-def _money(value: Decimal) -> str:
+def money(value: Decimal) -> str:
+    """``$123.00``."""
     return f"${value.quantize(CENTS)}"
 
 
