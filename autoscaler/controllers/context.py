@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from autoscaler.clock import Clock
@@ -94,6 +94,9 @@ class Context:
     handles: dict[str, CreateHandle] = dataclasses.field(default_factory=dict)
     on_create_call: Callable[[str], None] | None = None
     """Told the VPSieNode's name just before its VPSie create call (decision latency)."""
+    drain_before_delete: Callable[[VPSieNodeRecord], Awaitable[bool]] | None = None
+    """Asked before a deleted VPSieNode's worker is deleted: ``True`` once its Node holds no
+    pod to move (the drain pool drains it meanwhile); ``None``: no drain."""
     _specs: dict[tuple[str, int], GroupSpec] = dataclasses.field(default_factory=dict)
 
     def now(self) -> dt.datetime:

@@ -12,8 +12,11 @@ A worker runs ``drain_node`` and then:
   VPSieNode goes back to ``Ready``, both shielded with their own deadline.
 
 Every end but a removal puts the VPSieNode back to ``Ready`` and tells ``on_failed`` (the
-controller backs the node off). Metrics: drains in progress, drain duration by outcome,
-evicted pods by result, nodes removed by reason, failures by reason.
+controller backs the node off). A drain before a deletion someone else asked for
+(``DrainJob.deleting``) neither removes nor releases anything: once drained it tells
+``on_deletion_drained`` (the VPSieNode's finalizer goes on); a failed one is backed off.
+Metrics: drains in progress, drain duration by outcome, evicted pods by result, nodes
+removed by reason, failures by reason.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ class DrainPool:
         worker_metrics: ControllerMetrics,
         on_removed: Callable[[DrainJob], None],
         on_failed: Callable[[DrainJob, str], None],
+        on_deletion_drained: Callable[[DrainJob], None] | None = None,
     ) -> None:
         self._ctx = ctx
         self._queue = queue
@@ -64,6 +68,7 @@ class DrainPool:
         self._worker_metrics = worker_metrics
         self._on_removed = on_removed
         self._on_failed = on_failed
+        self._on_deletion_drained = on_deletion_drained
         self._jobs: dict[str, DrainJob] = {}
         self._finished: dict[str, str] = {}
 
@@ -142,6 +147,9 @@ class DrainPool:
         finally:
             m.drains.dec()
         self._observe(result)
+        if job.deleting:
+            await self._deletion_drained(job, result)
+            return
         if result.outcome is not DrainOutcome.DRAINED:
             await self._fail(job, _FAILURE[result.outcome], result.message)
             return
@@ -164,6 +172,16 @@ class DrainPool:
             extra={"node": job.node, "nodegroup": job.group, "reason": job.reason},
         )
         self._on_removed(job)
+
+    async def _deletion_drained(self, job: DrainJob, result: DrainResult) -> None:
+        if result.outcome is DrainOutcome.DRAINED:
+            log.info("node drained before its deletion", extra={"node": job.node})
+            if self._on_deletion_drained is not None:
+                self._on_deletion_drained(job)
+            return
+        reason = _FAILURE[result.outcome]
+        self._metrics.failed.labels(job.group, reason).inc()
+        self._on_failed(job, reason)
 
     def _observe(self, result: DrainResult) -> None:
         self._metrics.drain_duration.labels(result.outcome.value).observe(result.duration_s)

@@ -12,7 +12,10 @@ groups), runs ``plan_scale_down`` with the ``unneeded_since`` map of the previou
   per failure in a row, at most 30 minutes): it is kept with ``DrainBackoff`` meanwhile;
 * finishes what an earlier leader left: a VPSieNode ``Draining`` that no drain of this
   process holds is removed if its Node was drained and holds no pod that needs it, and is
-  otherwise put back to ``Ready`` with its Node restored.
+  otherwise put back to ``Ready`` with its Node restored;
+* drains the Node of a VPSieNode deleted by someone else (a user, a NodeGroup being deleted
+  or shrunk above ``maxNodes``) before its finalizer deletes the worker
+  (``drain_before_delete``), so no pod goes down with a node without an eviction.
 
 ``dry_run`` or ``scale_down_enabled = false``: the pass plans and explains, and changes
 nothing.
@@ -25,7 +28,7 @@ import dataclasses
 import datetime as dt
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from autoscaler.controllers.context import NODEGROUPS, Context, node_ref, nodegroup_ref
@@ -53,6 +56,7 @@ from autoscaler.controllers.scale_down_removal import (
     DrainJob,
     arrivals,
     claim,
+    needs_node,
     release,
     remove,
     restore,
@@ -98,8 +102,10 @@ class ScaleDownController:
         workers: int,
         metrics: ScaleDownMetrics,
         worker_metrics: ControllerMetrics,
+        requeue: Callable[[str], None] | None = None,
     ) -> None:
         self._ctx = ctx
+        self._requeue = requeue
         self._caches = caches
         self._settings = settings
         self._policy = scale_down_policy_of(settings)
@@ -114,6 +120,7 @@ class ScaleDownController:
             worker_metrics=worker_metrics,
             on_removed=self._removed,
             on_failed=self._failed,
+            on_deletion_drained=self._deletion_drained,
         )
         self.events = EventWriter(ctx, repeat_s=NODE_EVENT_REPEAT_S, name="scale-down")
         self.unneeded: dict[str, dt.datetime] = {}
@@ -208,6 +215,48 @@ class ScaleDownController:
             )
         self.pool.submit(job)
         return True
+
+    async def drain_before_delete(self, rec: VPSieNodeRecord) -> bool:
+        """Whether the deleted VPSieNode's worker may go: ``True`` once its Node holds no pod
+        to move (or it has no Ready Node); otherwise its drain is queued (once)."""
+        ctx = self._ctx
+        node = node_of(ctx, rec)
+        if node is None or not node.ready or node.deletion_timestamp is not None:
+            return True
+        if node.name in self.pool.active:
+            return False
+        held = self.backoff.get(node.name)
+        if held is not None and ctx.now() < held.until:
+            return False
+        pods = tuple(
+            p for p in ctx.caches.pods.by_index("pods_by_node", node.name) if needs_node(p)
+        )
+        if lookup(node.annotations, DRAIN_STATUS) == "complete" and not pods:
+            # A pod the cache has not seen yet is drained once it has.
+            return not await arrivals(ctx, node.name)
+        if not pods:
+            return True
+        m = rec.meta
+        job = DrainJob(
+            node=node.name,
+            group=rec.group or "",
+            vpsienode=rec.key,
+            namespace=m.namespace,
+            name=m.name,
+            uid=m.uid,
+            pods=pods,
+            utilization=0.0,
+            deleting=True,
+        )
+        text = f"draining the node before its worker is deleted: {len(pods)} pod(s) to move"
+        await ctx.event(node_ref(node), Reason.SCALE_DOWN, text)
+        self.pool.submit(job)
+        return False
+
+    def _deletion_drained(self, job: DrainJob) -> None:
+        self.backoff.pop(job.node, None)
+        if self._requeue is not None:
+            self._requeue(job.vpsienode)
 
     def _removed(self, job: DrainJob) -> None:
         self.backoff.pop(job.node, None)

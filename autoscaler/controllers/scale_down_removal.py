@@ -34,7 +34,7 @@ from autoscaler.kube.bodies import PodBody
 from autoscaler.kube.events import ObjectRef
 from autoscaler.kube.projection import project_pod
 
-__all__ = ["DrainJob", "arrivals", "claim", "release", "remove", "restore"]
+__all__ = ["DrainJob", "arrivals", "claim", "needs_node", "release", "remove", "restore"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,9 @@ class DrainJob:
     pods: tuple[PodRecord, ...]
     """The pods the plan moves (none for an empty node)."""
     utilization: float
+    deleting: bool = False
+    """A drain before the deletion someone else asked for (the VPSieNode is being deleted):
+    nothing is removed or released after it."""
 
     @property
     def empty(self) -> bool:
@@ -85,7 +88,9 @@ async def claim(ctx: Context, removal: Removal, owner: VPSieNodeRecord) -> Drain
     )
 
 
-def _still_needs_node(pod: PodRecord) -> bool:
+def needs_node(pod: PodRecord) -> bool:
+    """Whether ``pod`` would be lost with its node (not a DaemonSet or mirror pod, not
+    finished, not already terminating)."""
     return not (
         pod.is_daemonset
         or pod.is_mirror
@@ -98,7 +103,7 @@ async def arrivals(ctx: Context, node: str) -> list[str]:
     """Keys of the pods on ``node`` that would be lost with it (read from the API server)."""
     found = await ctx.objects.list_pods_on_node(node)
     pods = [project_pod(cast("PodBody", raw)) for raw in found]
-    return sorted(p.key for p in pods if _still_needs_node(p))
+    return sorted(p.key for p in pods if needs_node(p))
 
 
 async def remove(ctx: Context, job: DrainJob) -> bool:

@@ -1,12 +1,14 @@
 """The finalizer path, and the clean-up of a Failed VPSieNode's worker.
 
-``finalize``: Deleting (status) → delete the VPSie worker by identifier or hostname → wait
-until it is gone → delete the Node → drop the finalizer. ``remove_worker`` trusts "already
-gone" only when it can: the worker had been seen (an identifier is recorded), or no create
-was ever requested, or the unknown-outcome window since the request has passed. A VKE
-worker that was never identified is first looked for (handle or recovery); if it is still
-unknown after the provisioning timeout, a Warning Event says so and the garbage collector
-reports it should it ever appear. Nothing without proof of ownership is deleted.
+``finalize``: Deleting (status) → drain the Node (``ctx.drain_before_delete``: its pods are
+evicted through the Eviction API, PDBs honoured) → delete the VPSie worker by identifier or
+hostname → wait until it is gone → delete the Node → drop the finalizer. ``remove_worker``
+trusts "already gone" only when it can: the worker had been seen (an identifier is
+recorded), or no create was ever requested, or the unknown-outcome window since the request
+has passed. A VKE worker that was never identified is first looked for (handle or recovery);
+if it is still unknown after the provisioning timeout, a Warning Event says so and the
+garbage collector reports it should it ever appear. Nothing without proof of ownership is
+deleted.
 """
 
 from __future__ import annotations
@@ -123,6 +125,8 @@ async def finalize(ctx: Context, rec: VPSieNodeRecord) -> Result | None:
                 vpsienode_ref(rec), Reason.DELETING_WORKER, "VPSieNode is being deleted"
             )
         return poll  # continue from the fresh object (the cache catches up)
+    if ctx.drain_before_delete is not None and not await ctx.drain_before_delete(rec):
+        return poll  # pods still to move: the drain pool is at it
     spec = await _spec(ctx, rec, ctx.group_of(rec))
     if not await remove_worker(ctx, rec, spec):
         return poll

@@ -144,7 +144,9 @@ class Controllers:
             workers=drain_workers,
             metrics=metrics.scale_down,
             worker_metrics=metrics.controllers.for_controller("drain"),
+            requeue=self.vpsienode_queue.add,
         )
+        ctx.drain_before_delete = self.scale_down.drain_before_delete
         self.collector = GarbageCollector(ctx, enqueue=self.vpsienode_queue.add)
         ng, vn = self.nodegroup_queue, self.vpsienode_queue
         informers.nodegroups.add_handler(EnqueueKeys(ng))

@@ -14,9 +14,10 @@ from autoscaler.clock import FakeClock
 from autoscaler.controllers.drain_pods import DrainSettings
 from autoscaler.controllers.keys import DELETION_CANDIDATE_TAINT, DRAIN_STATUS
 from autoscaler.controllers.members import new_vpsienode
-from autoscaler.controllers.records import project_nodegroup
+from autoscaler.controllers.records import VPSieNodeRecord, project_nodegroup
 from autoscaler.controllers.scale_down_controller import ScaleDownController
 from autoscaler.controllers.scale_down_inputs import ScaleDownCaches
+from autoscaler.controllers.vpsienode_deletion import finalize
 from autoscaler.core.drainability import SAFE_TO_EVICT
 from autoscaler.core.node_eligibility import KeptReason
 from autoscaler.core.records import PodRecord
@@ -73,6 +74,7 @@ class World:
     clock: FakeClock
     registry: CollectorRegistry
     evictions: Evictions
+    requeued: list[str]
 
     def metric(self, name: str, **labels: str) -> float:
         value = self.registry.get_sample_value(name, labels)
@@ -146,6 +148,7 @@ async def world(
     kube.sync()
     registry = CollectorRegistry()
     evictions = Evictions(kube)
+    requeued: list[str] = []
     controller = ScaleDownController(
         ctx,
         caches=ScaleDownCaches(pdbs=Store(), pvcs=Store(), pvs=Store()),
@@ -156,8 +159,10 @@ async def world(
         workers=2,
         metrics=ScaleDownMetrics(registry),
         worker_metrics=NOOP_CONTROLLER_METRICS,
+        requeue=requeued.append,
     )
-    return World(kube, controller, log, clock, registry, evictions)
+    ctx.drain_before_delete = controller.drain_before_delete
+    return World(kube, controller, log, clock, registry, evictions, requeued)
 
 
 def load(node: str, name: str, cpu_m: int, **kw: Any) -> PodRecord:
@@ -401,3 +406,63 @@ async def test_the_unremovable_gauge_drops_reasons_no_longer_seen() -> None:
     w.kube.pods_api = []
     await w.tick()
     assert w.metric("vpsie_autoscaler_unremovable_nodes_count", **labels) == 0
+
+
+async def delete_vpsienode(w: World, node: str) -> VPSieNodeRecord:
+    """Delete the node's VPSieNode (as a user would) and return its cached record."""
+    (vn,) = [v for v in w.kube.of("vpsienodes") if v["status"]["nodeName"] == node]
+    await w.kube.delete("vpsienodes", NS, vn["metadata"]["name"])
+    w.kube.sync()
+    rec = w.kube.caches.vpsienodes.get(f"{NS}/{vn['metadata']['name']}")
+    assert rec is not None
+    return rec
+
+
+async def test_a_deleted_vpsienodes_node_is_drained_before_its_worker_goes() -> None:
+    w = await world({"a": [load("a", "small", 500)], "b": [load("b", "big", 2000)]})
+    ctx = w.controller._ctx
+    rec = await delete_vpsienode(w, "a")
+    assert await finalize(ctx, rec) is not None  # Deleting first
+    w.kube.sync()
+    rec = w.kube.caches.vpsienodes.get(rec.key) or rec
+
+    assert await finalize(ctx, rec) is not None
+    assert w.controller.pool.active == frozenset({"a"})
+    assert ("delete_node", "a") not in w.kube.calls
+    assert w.evictions.calls == []
+    await w.drain("a")
+    assert w.evictions.calls == ["default/small"]
+    assert w.requeued == [rec.key]
+
+    await finalize(ctx, w.kube.caches.vpsienodes.get(rec.key) or rec)
+    assert ("delete_node", "a") in w.kube.calls  # no worker was ever made here: Node next
+    assert "ScaleDown" in w.reasons("a")
+
+
+async def test_a_node_not_ready_or_empty_is_not_drained_before_deletion() -> None:
+    w = await world({"a": [], "b": [load("b", "big", 2000)]})
+    w.kube.nodes["b"]["status"]["conditions"] = [{"type": "Ready", "status": "False"}]
+    w.kube.sync()
+    for node in ("a", "b"):
+        rec = await delete_vpsienode(w, node)
+        assert await w.controller.drain_before_delete(rec)
+    assert w.controller.pool.active == frozenset()
+    assert w.kube.calls.count(("patch_node", "a")) == 0
+
+
+async def test_a_failed_drain_before_deletion_is_backed_off_and_tried_again() -> None:
+    w = await world({"a": [load("a", "small", 500)], "b": [load("b", "big", 2000)]})
+    w.evictions.answers["default/small"] = EvictionResult(EvictionStatus.BLOCKED, "PDB says no")
+    rec = await delete_vpsienode(w, "a")
+    assert not await w.controller.drain_before_delete(rec)
+    await w.drain("a")
+    assert w.requeued == []
+    assert "a" in w.controller.backoff
+    assert not await w.controller.drain_before_delete(rec)
+    assert w.controller.pool.active == frozenset()
+    w.clock.step(181)
+    del w.evictions.answers["default/small"]
+    assert not await w.controller.drain_before_delete(rec)
+    await w.drain("a")
+    assert w.requeued == [rec.key]
+    assert await w.controller.drain_before_delete(rec)

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from autoscaler.core.resources.common import GROUP, VERSION
 from tests.e2e import invariants as inv
 from tests.e2e.harness import E2E, Probe
 from tests.e2e.invariants import JSON
@@ -272,3 +273,26 @@ def test_sigterm_mid_drain_restores_the_node(e2e: E2E) -> None:
     assert group_nodes(e2e) == [anchor]
     e2e.wait_until(e2e.pods_running("held", 1, group="web"), what="held Running again")
     e2e.expect_invariants(creates=2)
+
+
+def test_a_deleted_vpsienodes_pods_are_evicted_before_its_worker_goes(e2e: E2E) -> None:
+    start(e2e, 2)
+    deployment(e2e, "web", cpu="500m")
+    doomed = node_of(e2e, "web")
+    (member,) = [vn for vn in e2e.vpsienodes("web") if vn["status"].get("nodeName") == doomed]
+    name = member["metadata"]["name"]
+    e2e.api.delete(f"/apis/{GROUP}/{VERSION}/namespaces/{e2e.ns.name}/vpsienodes/{name}")
+
+    def replaced() -> list[str]:
+        missing = e2e.pods_running("web", 1, group="web")()
+        if doomed in group_nodes(e2e):
+            missing.append(f"Node {doomed} still exists")
+        return missing
+
+    e2e.wait_until(replaced, what="the pod moved and the node gone", timeout=DOWN_WAIT)
+    assert node_of(e2e, "web") != doomed
+    drained = e2e.events("ScaleDown", node=doomed)
+    assert any("before its worker is deleted" in e["message"] for e in drained), drained
+    assert (e2e.daemon_metric(EVICTED, result="evicted") or 0) >= 1
+    e2e.wait_until(e2e.group_ready("web", 2), what="minNodes 2 again")
+    e2e.expect_invariants(creates=3)

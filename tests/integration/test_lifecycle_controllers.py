@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ from pydantic import SecretStr
 from autoscaler.app import build_informers
 from autoscaler.clock import LoopClock
 from autoscaler.controllers.keys import FINALIZER, MANAGED_LABEL, NODEGROUP_LABEL, VPSIENODE_LABEL
+from autoscaler.controllers.scale_down_inputs import ScaleDownCaches
 from autoscaler.controllers.wiring import (
     ControllerMetricSources,
     Controllers,
@@ -28,11 +30,13 @@ from autoscaler.controllers.wiring import (
 from autoscaler.core.resources import API_VERSION, GROUP, VERSION
 from autoscaler.kube.client import api_client, load_configuration
 from autoscaler.kube.events import EventRecorder
+from autoscaler.kube.eviction import evict
 from autoscaler.kube.informer import wait_for_all_synced
 from autoscaler.kube.objects import KubeObjects
 from autoscaler.observability.controller_metrics import ControllerMetricsProvider
 from autoscaler.observability.lifecycle_metrics import LifecycleMetrics
 from autoscaler.observability.registry import new_registry
+from autoscaler.observability.scale_down_metrics import ScaleDownMetrics
 from autoscaler.observability.scale_up_metrics import ScaleUpMetrics
 from autoscaler.observability.workqueue_metrics import WorkqueueMetricsProvider
 from autoscaler.settings import Settings
@@ -143,13 +147,18 @@ async def running_controllers(
                 informers=LifecycleInformers(
                     nodegroups=informers["nodegroups"], vpsienodes=informers["vpsienodes"],
                     nodes=informers["nodes"], pods=informers["pods"],
+                    scale_down=ScaleDownCaches(
+                        pdbs=informers["pdbs"].store, pvcs=informers["pvcs"].store,
+                        pvs=informers["pvs"].store,
+                    ),
                 ),
                 settings=settings,
                 metrics=ControllerMetricSources(
                     WorkqueueMetricsProvider(registry), ControllerMetricsProvider(registry),
-                    ScaleUpMetrics(registry),
+                    ScaleUpMetrics(registry), ScaleDownMetrics(registry),
                 ),
                 lifecycle_metrics=LifecycleMetrics(registry), clock=clock,
+                evict=functools.partial(evict, api, timeout=15),
             )  # fmt: skip
             tasks.append(tg.create_task(controllers.run()))
             try:
