@@ -57,3 +57,11 @@ bench: install ## run the benchmarks; results land in bench/results/
 
 clean: ## remove the virtualenv and caches (not the control-plane build cache)
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache *.egg-info
+
+.PHONY: lock
+lock: install ## re-pin requirements/image.lock (the image's runtime deps) to the versions in .venv
+	$(VENV)/bin/pip freeze --exclude-editable > $(VENV)/pip-freeze.txt
+	$(VENV)/bin/uv pip compile pyproject.toml --constraint $(VENV)/pip-freeze.txt \
+		--python-version 3.11 --python-platform linux --generate-hashes \
+		--annotation-style line --custom-compile-command 'make lock' --quiet \
+		--output-file requirements/image.lock
