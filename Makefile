@@ -13,13 +13,16 @@ PYTEST_ARGS ?=
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-demo: install testenv ## scale-up demo on a local control plane and a simulated VPSie (no account)
+demo: install testenv ## scale-up and scale-down demo on a local control plane and a simulated VPSie (no account)
 	$(PY) -m demo $(ARGS)
 
-$(STAMP): pyproject.toml
+# The runtime dependencies are installed at the image lock's versions, so the tests run the
+# code the image ships (the lock's hashes are dropped: pip refuses hashes next to -e).
+$(STAMP): pyproject.toml requirements/image.lock
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	sed -e 's/ *\\$$//' -e '/^ *--hash=/d' requirements/image.lock > $(VENV)/image-constraints.txt
+	$(PY) -m pip install --quiet -e '.[dev]' -c $(VENV)/image-constraints.txt
 	touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install the package with its dev tools
