@@ -26,7 +26,7 @@ from typing import Any
 
 from autoscaler.controllers.context import VPSIENODES, Context, node_ref, nodegroup_ref
 from autoscaler.controllers.groups import GroupSpecError
-from autoscaler.controllers.identify import is_lost
+from autoscaler.controllers.identify import may_claim
 from autoscaler.controllers.keys import (
     DRAIN_CORDONED,
     DRAIN_FINISHED,
@@ -100,7 +100,7 @@ class GarbageCollector:
     async def _orphans(self, group: NodeGroupRecord, spec: GroupSpec, status: GroupStatus) -> int:
         ctx = self._ctx
         members = ctx.members(group.meta.namespace, group.meta.name)
-        if any(is_lost(ctx, m) for m in members):
+        if any(may_claim(ctx, m) for m in members):
             return 0  # a lost create may still claim one of them: wait for its reconcile
         if any(m.phase is Phase.PROVISIONING and not m.aliases() for m in members):
             return 0  # a create in flight is about to claim one of them: report next pass

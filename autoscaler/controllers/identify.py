@@ -4,6 +4,13 @@
 a restart) it lists the group and matches by identifier or hostname, and for a VKE create
 whose claim was lost it runs ``recovery.assign`` over every such VPSieNode of the group.
 ``record_identity`` refuses a worker another VPSieNode already names (Warning Event).
+
+A lost create may claim a worker only within the unknown-outcome window after its request
+(``may_claim``), the time within which a create's worker is listed: while any lost create
+of a group may claim, the group makes no new create (``provisioning``), so a new worker
+then can only be a lost create's. Past the window a lost create claims nothing (it is
+failed, and a worker of it that turns up later is reported as an orphan): otherwise it
+could take, and delete, the worker of a create made after the hold.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from autoscaler.controllers.keys import Reason
 from autoscaler.controllers.records import VPSieNodeRecord
 from autoscaler.controllers.recovery import LostCreate, assign, worker_aliases
 from autoscaler.controllers.status_edit import with_condition
-from autoscaler.controllers.timeouts import requested_at
+from autoscaler.controllers.timeouts import requested_at, within
 from autoscaler.controllers.transitions import transition
 from autoscaler.core.resources import Phase, VPSieNodeConditionType
 from autoscaler.vpsie.provider import GroupSpec, Resolution, Worker
@@ -53,6 +60,12 @@ def is_lost(ctx: Context, rec: VPSieNodeRecord) -> bool:
     )
 
 
+def may_claim(ctx: Context, rec: VPSieNodeRecord) -> bool:
+    """A lost create still within its unknown-outcome window (see the module docstring)."""
+    window = ctx.unknown_outcome_window_s
+    return is_lost(ctx, rec) and within(rec, now=ctx.now(), seconds=window)
+
+
 async def find_worker(ctx: Context, rec: VPSieNodeRecord, spec: GroupSpec) -> Worker | None:
     """The worker of ``rec``, once VPSie lists it; ``None`` while it cannot be told."""
     handle = ctx.handles.get(rec.meta.uid)
@@ -63,12 +76,14 @@ async def find_worker(ctx: Context, rec: VPSieNodeRecord, spec: GroupSpec) -> Wo
         if resolved.state is Resolution.PENDING:
             return None
         ctx.handles.pop(rec.meta.uid, None)
-    (status,) = await ctx.provider.list_groups([spec])
     mine = rec.aliases()
+    if not (mine or rec.adopted or may_claim(ctx, rec)):
+        return None
+    (status,) = await ctx.provider.list_groups([spec])
     if mine or rec.adopted:
         return next((w for w in status.workers if worker_aliases(w) & mine), None)
     members = [m for m in ctx.members(rec.meta.namespace, spec.name) if m.key != rec.key]
-    lost = [m for m in members if is_lost(ctx, m)] + [rec]
+    lost = [m for m in members if may_claim(ctx, m)] + [rec]
     owned = frozenset(a for m in members for a in m.aliases())
     creates = [
         LostCreate(m.key, requested_at(m) or ctx.now(), m.known_workers)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 
 from autoscaler.controllers.context import VPSIENODES, Context, vpsienode_ref
-from autoscaler.controllers.identify import find_worker, is_lost, record_identity
+from autoscaler.controllers.identify import find_worker, is_lost, may_claim, record_identity
 from autoscaler.controllers.keys import CREATE_ATTEMPT, KNOWN_WORKERS, Reason
 from autoscaler.controllers.records import NodeGroupRecord, VPSieNodeRecord
 from autoscaler.controllers.recovery import worker_aliases
@@ -70,11 +70,9 @@ async def provision(ctx: Context, rec: VPSieNodeRecord, group: NodeGroupRecord) 
 
 
 def _recovering(ctx: Context, rec: VPSieNodeRecord) -> bool:
-    """Whether a lost create of the group may still turn up (hold new creates meanwhile,
-    so a new claim and the recovery never compete for one worker)."""
-    window, now = ctx.unknown_outcome_window_s, ctx.now()
-    members = ctx.members(rec.meta.namespace, rec.group or "")
-    return any(is_lost(ctx, m) and within(m, now=now, seconds=window) for m in members)
+    """Whether a lost create of the group may still claim a worker (hold new creates
+    meanwhile, so a new claim and the recovery never compete for one worker)."""
+    return any(may_claim(ctx, m) for m in ctx.members(rec.meta.namespace, rec.group or ""))
 
 
 def _intent(ctx: Context, rec: VPSieNodeRecord, spec: GroupSpec) -> CreateIntent:
@@ -163,6 +161,19 @@ async def track(ctx: Context, rec: VPSieNodeRecord, group: NodeGroupRecord) -> R
             expect=expect,
             message=f"worker not listed within {ctx.settings.provisioning_timeout_s:.0f}s",
             outcome="timed_out",
+        )
+        return None
+    window = ctx.unknown_outcome_window_s
+    if is_lost(ctx, rec) and not within(rec, now=ctx.now(), seconds=window):
+        await fail(
+            ctx,
+            rec,
+            reason=Reason.UNKNOWN_OUTCOME,
+            expect=expect,
+            message="the autoscaler restarted before VPSie's answer to this create was"
+            f" recorded, and no new worker was listed within {window:.0f}s; a worker that"
+            " appears later is reported as an orphan, never taken",
+            outcome="unknown_outcome",
         )
         return None
     if not ctx.provider.available:

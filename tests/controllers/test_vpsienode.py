@@ -151,6 +151,35 @@ async def test_a_restart_recovers_a_lost_vke_create_without_taking_older_workers
     assert "WorkerRecovered" in w.log.reasons()
 
 
+async def test_a_lost_create_past_its_window_never_takes_a_later_creates_worker() -> None:
+    w = World(list_after=100)
+    await w.group()
+    lost = await w.member()
+    await w.reconcile(lost)
+    assert w.phase(lost) == "Provisioning"
+    w.provider._pending.clear()  # the process died before its create call went out
+    w.ctx.handles.clear()
+    w.provider.handles.clear()
+
+    later = await w.member()
+    for _ in range(3):
+        await w.reconcile(later)
+    assert len(w.provider.create_calls) == 1, "a new create while a lost one may still claim"
+    w.clock.step(31)  # past the unknown-outcome window (30 s)
+    w.provider.list_after = 0
+    await w.reconcile(later)  # created now, and listed at the next listing
+    await w.reconcile(lost)
+    assert w.phase(lost) == "Failed"
+    assert w.vn(lost)["status"]["lastError"].startswith("UnknownOutcome")
+    await w.reconcile(lost)  # the Failed path looks for a worker to delete: none is its own
+    await w.until_phase(later, "Joining")
+
+    assert w.provider.delete_calls == []
+    assert "WorkerRecovered" not in w.log.reasons()
+    assert "DuplicateOwner" not in w.log.reasons()
+    assert w.vn(later)["status"]["vpsieIdentifier"] == w.provider.workers["web"][0].identifier
+
+
 @pytest.mark.parametrize(
     ("error", "phase", "reason"),
     [
