@@ -55,6 +55,10 @@ run: install ## run the daemon against the current kubeconfig
 crds: install ## regenerate the CRDs in charts/ from the Python models
 	$(PY) hack/gen-crds.py
 
+.PHONY: docs
+docs: install ## regenerate docs/configuration.md and docs/nodegroup.md from the models
+	$(PY) -m autoscaler.docs_gen
+
 bench: install ## run the benchmarks; results land in bench/results/
 	@set -e; for b in bench/*.py; do echo "== $$b"; $(PY) $$b; done
 
