@@ -5,12 +5,14 @@ a restart) it lists the group and matches by identifier or hostname, and for a V
 whose claim was lost it runs ``recovery.assign`` over every such VPSieNode of the group.
 ``record_identity`` refuses a worker another VPSieNode already names (Warning Event).
 
-A lost create may claim a worker only within the unknown-outcome window after its request
-(``may_claim``), the time within which a create's worker is listed: while any lost create
-of a group may claim, the group makes no new create (``provisioning``), so a new worker
-then can only be a lost create's. Past the window a lost create claims nothing (it is
-failed, and a worker of it that turns up later is reported as an orphan): otherwise it
-could take, and delete, the worker of a create made after the hold.
+A lost create may claim a worker only within the provisioning timeout after its request
+(``may_claim``), the time a create's worker has to be listed; its create call may have gone
+out at any moment of it (after the group's listing, after the cluster's create lock).
+While any lost create of a group may claim, the group makes no new create
+(``provisioning``), so a new worker then can only be a lost create's. Past the timeout a
+lost create claims nothing (it is Failed, and a worker of it that turns up later is
+reported as an orphan): otherwise it could take, and delete, the worker of a create made
+after the hold.
 """
 
 from __future__ import annotations
@@ -61,9 +63,9 @@ def is_lost(ctx: Context, rec: VPSieNodeRecord) -> bool:
 
 
 def may_claim(ctx: Context, rec: VPSieNodeRecord) -> bool:
-    """A lost create still within its unknown-outcome window (see the module docstring)."""
-    window = ctx.unknown_outcome_window_s
-    return is_lost(ctx, rec) and within(rec, now=ctx.now(), seconds=window)
+    """A lost create still within its provisioning timeout (see the module docstring)."""
+    timeout = ctx.settings.provisioning_timeout_s
+    return is_lost(ctx, rec) and within(rec, now=ctx.now(), seconds=timeout)
 
 
 async def find_worker(ctx: Context, rec: VPSieNodeRecord, spec: GroupSpec) -> Worker | None:

@@ -14,12 +14,12 @@ from __future__ import annotations
 import uuid
 
 from autoscaler.controllers.context import VPSIENODES, Context, vpsienode_ref
-from autoscaler.controllers.identify import find_worker, is_lost, may_claim, record_identity
+from autoscaler.controllers.identify import find_worker, may_claim, record_identity
 from autoscaler.controllers.keys import CREATE_ATTEMPT, KNOWN_WORKERS, Reason
 from autoscaler.controllers.records import NodeGroupRecord, VPSieNodeRecord
 from autoscaler.controllers.recovery import worker_aliases
 from autoscaler.controllers.status_edit import with_condition
-from autoscaler.controllers.timeouts import provisioning_expired, within
+from autoscaler.controllers.timeouts import provisioning_expired
 from autoscaler.controllers.transitions import fail, transition
 from autoscaler.core.resources import Phase, VPSieNodeConditionType
 from autoscaler.kube import errors
@@ -161,19 +161,6 @@ async def track(ctx: Context, rec: VPSieNodeRecord, group: NodeGroupRecord) -> R
             expect=expect,
             message=f"worker not listed within {ctx.settings.provisioning_timeout_s:.0f}s",
             outcome="timed_out",
-        )
-        return None
-    window = ctx.unknown_outcome_window_s
-    if is_lost(ctx, rec) and not within(rec, now=ctx.now(), seconds=window):
-        await fail(
-            ctx,
-            rec,
-            reason=Reason.UNKNOWN_OUTCOME,
-            expect=expect,
-            message="the autoscaler restarted before VPSie's answer to this create was"
-            f" recorded, and no new worker was listed within {window:.0f}s; a worker that"
-            " appears later is reported as an orphan, never taken",
-            outcome="unknown_outcome",
         )
         return None
     if not ctx.provider.available:

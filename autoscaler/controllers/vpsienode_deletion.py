@@ -58,8 +58,8 @@ async def remove_worker(ctx: Context, rec: VPSieNodeRecord, spec: GroupSpec) -> 
         if worker is not None and worker.identifier is not None:
             await record_identity(ctx, rec, worker, phase=None, expect=ALL_PHASES)
             return False  # delete it on the next pass, from the recorded identity
-        if within(rec, now=now, seconds=window):
-            return False
+        if within(rec, now=now, seconds=ctx.settings.provisioning_timeout_s):
+            return False  # a lost create may claim its worker until then (identify)
         await _mark_deleted(
             ctx,
             rec,

@@ -151,8 +151,8 @@ async def test_a_restart_recovers_a_lost_vke_create_without_taking_older_workers
     assert "WorkerRecovered" in w.log.reasons()
 
 
-async def test_a_lost_create_past_its_window_never_takes_a_later_creates_worker() -> None:
-    w = World(list_after=100)
+async def test_a_lost_create_holds_its_group_until_it_can_no_longer_claim_a_worker() -> None:
+    w = World(list_after=100)  # provisioning timeout 60 s, unknown-outcome window 30 s
     await w.group()
     lost = await w.member()
     await w.reconcile(lost)
@@ -162,18 +162,20 @@ async def test_a_lost_create_past_its_window_never_takes_a_later_creates_worker(
     w.provider.handles.clear()
 
     later = await w.member()
-    for _ in range(3):
-        await w.reconcile(later)
-    assert len(w.provider.create_calls) == 1, "a new create while a lost one may still claim"
-    w.clock.step(31)  # past the unknown-outcome window (30 s)
-    w.provider.list_after = 0
-    await w.reconcile(later)  # created now, and listed at the next listing
+    for step in (0, 31):  # its create call may have waited for the cluster's create lock
+        w.clock.step(step)
+        for _ in range(3):
+            await w.reconcile(later)
+        assert len(w.provider.create_calls) == 1, f"a new create {step}s into the hold"
+    w.clock.step(30)  # past the provisioning timeout: the lost create claims nothing now
     await w.reconcile(lost)
     assert w.phase(lost) == "Failed"
-    assert w.vn(lost)["status"]["lastError"].startswith("UnknownOutcome")
+    w.provider.list_after = 0
+    await w.reconcile(later)  # created now, and listed at the next listing
     await w.reconcile(lost)  # the Failed path looks for a worker to delete: none is its own
     await w.until_phase(later, "Joining")
 
+    assert len(w.provider.create_calls) == 2
     assert w.provider.delete_calls == []
     assert "WorkerRecovered" not in w.log.reasons()
     assert "DuplicateOwner" not in w.log.reasons()
