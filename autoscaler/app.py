@@ -63,7 +63,7 @@ from autoscaler.observability.usage_metrics import UsageMetrics
 from autoscaler.observability.vpsie_metrics import VPSieMetrics
 from autoscaler.observability.workqueue_metrics import WorkqueueMetricsProvider
 from autoscaler.server import BoundPorts, serve
-from autoscaler.settings import Settings
+from autoscaler.settings import Settings, WatchSettings
 from autoscaler.vpsie.config import VPSieClientConfig
 from autoscaler.vpsie.factory import build_client, build_provider
 from autoscaler.vpsie.provider import Provider
@@ -75,6 +75,17 @@ EXIT_FAILED = 1
 EXIT_CONFIG = 2
 
 
+def informer_options(watch: WatchSettings) -> dict[str, Any]:
+    """The informers' list/watch options from the ``watch`` settings."""
+    return {
+        "page_size": watch.page_size,
+        "min_watch_timeout": watch.min_timeout_s,
+        "max_watch_timeout": watch.max_timeout_s,
+        "inactivity_timeout": watch.inactivity_timeout_s,
+        "resync_period": watch.resync_s or None,
+    }
+
+
 def build_informers(
     api: k8s.ApiClient, settings: Settings, *, clock: Clock
 ) -> dict[str, Informer[Any]]:
@@ -82,7 +93,7 @@ def build_informers(
     core = k8s.CoreV1Api(api)
     policy = k8s.PolicyV1Api(api)
     source = functools.partial(KubeListWatch, request_timeout=settings.kube.request_timeout_s)
-    common: dict[str, Any] = {"clock": clock, "page_size": settings.watch.page_size}
+    common: dict[str, Any] = {"clock": clock, **informer_options(settings.watch)}
     informers: dict[str, Informer[Any]] = {
         "nodes": Informer(
             source(core.list_node),
@@ -125,6 +136,7 @@ def build_informers(
         request_timeout=settings.kube.request_timeout_s,
         page_size=settings.watch.page_size,
         clock=clock,
+        options=informer_options(settings.watch),
     )
     return informers
 

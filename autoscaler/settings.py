@@ -37,7 +37,6 @@ class KubeSettings(_Group):
     context: str | None = Field(None, description="kubeconfig context to use")
     namespace: str = Field("vpsie-system", description="namespace of NodeGroups and the Lease")
     request_timeout_s: float = Field(30.0, gt=0, description="deadline of one API request")
-    qps: float = Field(50.0, gt=0, description="client-side rate of write requests per second")
     lease_name: str = Field("vpsie-autoscaler", min_length=1, description="leader-election Lease")
     lease_duration_s: float = Field(15.0, gt=0, description="leader lease duration")
     renew_deadline_s: float = Field(10.0, gt=0, description="leader gives up after this")
@@ -160,7 +159,6 @@ class ScalingSettings(_Group):
     drain_timeout_s: float = Field(
         600.0, gt=0, description="longest drain of one node before it is given up and restored"
     )
-    max_node_provision_time_s: float = Field(900.0, gt=0, description="provision+join timeout")
     dry_run: bool = Field(False, description="decide and explain, but change nothing")
 
     @model_validator(mode="after")
@@ -239,12 +237,16 @@ class WatchSettings(_Group):
     min_timeout_s: int = Field(300, ge=1, description="lower bound of watch timeoutSeconds")
     max_timeout_s: int = Field(600, ge=1, description="upper bound of watch timeoutSeconds")
     inactivity_timeout_s: float = Field(70.0, gt=0, description="silence that means a dead watch")
-    resync_s: float = Field(0.0, ge=0, description="periodic resync of handlers; 0 = off")
+    resync_s: float = Field(
+        0.0, ge=0, description="periodic resync of handlers, at least 1 s; 0 = off"
+    )
 
     @model_validator(mode="after")
     def _timeouts(self) -> WatchSettings:
         if self.min_timeout_s > self.max_timeout_s:
             raise ValueError("min_timeout_s must not exceed max_timeout_s")
+        if 0 < self.resync_s < 1:
+            raise ValueError("resync_s must be 0 (off) or at least 1")
         return self
 
 

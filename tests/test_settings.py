@@ -194,3 +194,29 @@ def test_vpsie_settings_map_onto_the_client_config(monkeypatch: pytest.MonkeyPat
     assert config.token.get_secret_value() == "tkn"
     assert config.reserved.memory_mi == 512
     assert config.api_url == "https://api.vpsie.com"
+
+
+def test_watch_settings_reach_the_informers() -> None:
+    from autoscaler.app import informer_options
+    from autoscaler.settings import WatchSettings
+
+    options = informer_options(
+        WatchSettings(min_timeout_s=60, max_timeout_s=90, inactivity_timeout_s=30, resync_s=0)
+    )
+    assert options == {
+        "page_size": None,
+        "min_watch_timeout": 60,
+        "max_watch_timeout": 90,
+        "inactivity_timeout": 30,
+        "resync_period": None,
+    }
+    assert informer_options(WatchSettings(resync_s=120))["resync_period"] == 120
+
+
+def test_a_resync_shorter_than_a_second_is_refused() -> None:
+    from pydantic import ValidationError
+
+    from autoscaler.settings import WatchSettings
+
+    with pytest.raises(ValidationError, match="resync_s must be 0"):
+        WatchSettings(resync_s=0.5)

@@ -224,7 +224,13 @@ class Controllers:
 
 
 def lifecycle_informers(
-    api: ApiClient, *, namespace: str, request_timeout: float, page_size: int | None, clock: Clock
+    api: ApiClient,
+    *,
+    namespace: str,
+    request_timeout: float,
+    page_size: int | None,
+    clock: Clock,
+    options: dict[str, Any] | None = None,
 ) -> dict[str, Informer[Any]]:
     """The NodeGroup and VPSieNode informers of ``namespace`` (every replica keeps them)."""
     custom = CustomObjectsApi(api)
@@ -235,7 +241,7 @@ def lifecycle_informers(
         )
         return KubeListWatch(method, request_timeout=request_timeout)
 
-    common: dict[str, Any] = {"clock": clock, "page_size": page_size}
+    common: dict[str, Any] = {"clock": clock, **(options or {"page_size": page_size})}
     return {
         "nodegroups": Informer(
             source(NODEGROUPS), transform=project_nodegroup, name="nodegroups", **common

@@ -27,16 +27,7 @@ from pydantic.fields import FieldInfo
 from autoscaler.docs_gen.markdown import code
 from autoscaler.settings import ENV_PREFIX, Settings
 
-NOT_READ = frozenset(
-    {
-        "kube.qps",
-        "scaling.max_node_provision_time_s",
-        "watch.min_timeout_s",
-        "watch.max_timeout_s",
-        "watch.inactivity_timeout_s",
-        "watch.resync_s",
-    }
-)
+NOT_READ: frozenset[str] = frozenset()
 SHADOWED = {
     "vpsie.dc_identifier": "datacenterIdentifier",
     "vpsie.os_identifier": "osIdentifier",

@@ -91,6 +91,9 @@ class Informer(Generic[T]):
         rand: random.Random | None = None,
         resync_period: float | None = None,
         page_size: int | None = None,
+        min_watch_timeout: int = 300,
+        max_watch_timeout: int | None = None,
+        inactivity_timeout: float = 70.0,
     ) -> None:
         if resync_period is not None and resync_period < MIN_RESYNC_PERIOD:
             raise ValueError(f"resync period must be at least {MIN_RESYNC_PERIOD} s")
@@ -105,6 +108,9 @@ class Informer(Generic[T]):
             clock=clock or LoopClock(),
             rand=rand,
             page_size=page_size,
+            min_watch_timeout=min_watch_timeout,
+            max_watch_timeout=max_watch_timeout,
+            inactivity_timeout=inactivity_timeout,
         )
 
     @property

@@ -108,6 +108,7 @@ class Reflector(Generic[T]):
         backoff: Backoff | None = None,
         page_size: int | None = None,
         min_watch_timeout: int = 300,
+        max_watch_timeout: int | None = None,
         inactivity_timeout: float = 70.0,
     ) -> None:
         self.name = name
@@ -119,6 +120,7 @@ class Reflector(Generic[T]):
         self._backoff = backoff or Backoff(clock=self._clock, rand=self._rand.random)
         self._page_size = page_size
         self._min_watch_timeout = min_watch_timeout
+        self._max_watch_timeout = max_watch_timeout or 2 * min_watch_timeout
         self._inactivity_timeout = inactivity_timeout
         self._last_rv = ""
         self._rv_unavailable = False
@@ -212,7 +214,8 @@ class Reflector(Generic[T]):
 
     async def _watch(self) -> None:
         while True:
-            timeout_seconds = int(self._min_watch_timeout * (1.0 + self._rand.random()))
+            low, high = self._min_watch_timeout, self._max_watch_timeout
+            timeout_seconds = int(low + (high - low) * self._rand.random())
             started = self._clock.monotonic()
             self._watches += 1
             try:

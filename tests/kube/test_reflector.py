@@ -215,6 +215,21 @@ async def test_watch_timeout(api: ScriptedApi, core_v1: CoreV1Api) -> None:
     assert len(set(timeouts)) > 5  # drawn at random, to spread reconnects
 
 
+async def test_watch_timeout_is_drawn_between_the_configured_bounds(
+    api: ScriptedApi, core_v1: CoreV1Api
+) -> None:
+    pods_api = api.resource(PODS)
+    pods_api.lists.append(ListReply([], resource_version="1"))
+    pods_api.watches.extend([[bookmark(str(i)), CLOSE] for i in range(2, 22)])
+    sink = RecordingSink()
+    bounded = reflector(core_v1, sink, min_watch_timeout=60, max_watch_timeout=90)
+    async with running(bounded.run):
+        await api.wait_for(lambda: len(pods_api.watch_requests) == 21)
+
+    timeouts = [r.timeout_seconds for r in pods_api.watch_requests]
+    assert all(t is not None and 60 <= t <= 90 for t in timeouts), timeouts
+
+
 async def test_reflector_respect_store_transformer(api: ScriptedApi, core_v1: CoreV1Api) -> None:
     heavy = {"kubectl.kubernetes.io/last-applied-configuration": "x" * 10_000}
     listed, watched = pod("listed", rv="1"), pod("watched", rv="2")
