@@ -25,10 +25,12 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from autoscaler.controllers.context import Context
+from autoscaler.controllers.context import Context, nodegroup_ref
 from autoscaler.controllers.drain import DrainOutcome, DrainResult, drain_node, run_shielded
 from autoscaler.controllers.drain_pods import DrainSettings, EvictPod, PodOutcome
+from autoscaler.controllers.keys import Reason
 from autoscaler.controllers.scale_down_removal import DrainJob, arrivals, release, remove, restore
+from autoscaler.core.records import object_key
 from autoscaler.kube import errors
 from autoscaler.kube.reconciler import run_workers
 from autoscaler.kube.workqueue import WorkQueue
@@ -167,6 +169,10 @@ class DrainPool:
             return
         await remove(ctx, job)
         m.scaled_down.labels(job.group, job.reason).inc()
+        group = ctx.caches.nodegroups.get(object_key(job.namespace, job.group))
+        if group is not None:
+            text = f"node {job.node} removed ({job.reason}, {len(job.pods)} pod(s) moved)"
+            await ctx.event(nodegroup_ref(group), Reason.SCALED_DOWN_GROUP, text)
         log.info(
             "node removed by scale-down",
             extra={"node": job.node, "nodegroup": job.group, "reason": job.reason},

@@ -194,6 +194,9 @@ async def test_an_underutilized_node_is_claimed_before_its_taint_then_drained_an
         == 1
     )
     assert "ScaleDown" in w.reasons("a")
+    (scaled,) = [e for e in w.events.events if e["reason"] == "ScaledDownGroup"]
+    assert scaled["involvedObject"]["name"] == "web"
+    assert scaled["message"] == "node a removed (underutilized, 1 pod(s) moved)"
     await w.tick()
     status = w.kube.of("nodegroups")[0]["status"]
     assert status["lastScaleDownTime"] == "2026-01-01T00:00:00Z"
