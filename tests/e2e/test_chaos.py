@@ -19,14 +19,17 @@ is written and its create call made or about to be, so a kill may fall between t
 | daemon-sigkill | the leader is SIGKILLed; a new daemon waits the Lease out and leads |
 | leader-failover | a second daemon runs beside the leader; the leader is SIGKILLed and the |
 | | follower, already warm, takes over |
+| scale-down-sigkill | the last workload goes and its node empties; the leader is SIGKILLed |
+| | while that node is being drained or deleted, and a new daemon finishes the removal |
 
 Then every pod must run on a Node of the group, the group must have exactly one Ready node
-per pod, the §2 invariants must hold (with one accepted create per node) and one actor
+per pod, the §2 invariants must hold (with one accepted create per node the run ever
+needed) and one actor
 (§2.6): no two daemons' leader scopes ran at once, by their logs, and every VPSie call
 arrived while one ran. Timings are printed, never asserted.
 
-``PHASES`` is a list so that a phase can be appended (a scale-down phase, once that
-controller exists, would drop a workload from ``Run.workloads``; ``expected_nodes`` follows).
+``PHASES`` is a list so that a phase can be appended; a phase that drops a workload from
+``Run.workloads`` shrinks ``expected_nodes``, and ``peak`` keeps the creates it needed.
 """
 
 from __future__ import annotations
@@ -87,6 +90,7 @@ class Run:
     e2e: E2E
     crew: Crew
     workloads: dict[str, int] = field(default_factory=dict)  # Deployment -> pods (a node each)
+    peak: int = 0  # the most nodes the workloads ever needed: one accepted create each
 
     @property
     def labels(self) -> dict[str, str]:
@@ -108,6 +112,7 @@ class Run:
             name, replicas=pods, cpu=POD_CPU, memory=POD_MEMORY, node_selector=POOL
         )
         self.workloads[name] = pods
+        self.peak = max(self.peak, self.expected_nodes())
 
         def in_flight() -> list[str]:
             fresh = [vn for vn in self.e2e.vpsienodes(GROUP) if vn["metadata"]["uid"] not in before]
@@ -190,6 +195,32 @@ def fail_over(run: Run) -> None:
     run.note(f"{leader.name} SIGKILLed; {follower.name} took over")
 
 
+def scale_down_sigkill(run: Run) -> None:
+    e2e = run.e2e
+    converge(run)  # every node holds its pod: the one removal below is the only one
+    e2e.patch_nodegroup(GROUP, {"scaleDown": {"unneededTime": "2s", "delayAfterAdd": "0s"}})
+    name = list(run.workloads)[-1]  # one pod on a node of its own
+    e2e.api.delete(f"/apis/apps/v1/namespaces/{e2e.ns.name}/deployments/{name}")
+    del run.workloads[name]
+
+    def leaving() -> list[str]:
+        members = e2e.vpsienodes(GROUP)
+        phases = [inv.status(vn).get("phase") for vn in members]
+        going = "Draining" in phases or any(inv.deleting(vn) for vn in members)
+        return [] if going else [f"no node of {GROUP} is being removed: {phases}"]
+
+    run.crew.wait_until(leaving, what=f"the node of {name} being removed")
+    leader = run.crew.leader()
+    run.crew.sigkill(leader)
+    killed = now()
+    fresh = run.crew.start()
+    run.crew.wait_until(
+        run.crew.leader_since(killed, among=lambda: [fresh]),
+        what=f"{fresh.name} leading after {leader.name} was SIGKILLed mid-removal",
+    )
+    run.note(f"{leader.name} SIGKILLed while a node left; {fresh.name} leads")
+
+
 @dataclass(frozen=True)
 class Phase:
     name: str
@@ -201,6 +232,7 @@ PHASES = [
     Phase("apiserver-restart", restart_apiserver),
     Phase("daemon-sigkill", sigkill_leader),
     Phase("leader-failover", fail_over),
+    Phase("scale-down-sigkill", scale_down_sigkill),
 ]
 
 
@@ -238,7 +270,7 @@ def expect_one_actor(run: Run) -> None:
     assert holder == crew.leading(leader), f"the Lease names {holder}, but {leader.name} leads"
 
 
-def test_scale_up_survives_vpsie_faults_apiserver_restart_sigkill_and_failover(
+def test_scaling_survives_vpsie_faults_apiserver_restart_sigkill_and_failover(
     e2e: E2E,
 ) -> None:
     e2e.start_simulator()
@@ -258,4 +290,4 @@ def test_scale_up_survives_vpsie_faults_apiserver_restart_sigkill_and_failover(
     run.note(f"faults struck: {dict(struck)}")
     assert set(struck) >= CERTAIN_FAULTS, struck
     expect_one_actor(run)
-    e2e.expect_invariants(creates=run.expected_nodes())
+    e2e.expect_invariants(creates=run.peak)
