@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help demo install test test-unit lint fmt run bench testenv tools crds clean
+.PHONY: help demo install test test-unit lint fmt run bench testenv tools helm crds chart-schema clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,10 +33,13 @@ testenv: ## build (once) and cache the Kubernetes control plane used by the test
 tools: ## build (once) and cache helm and promtool
 	bash hack/testenv-build.sh tools
 
-test: install testenv ## run every test tier (unit, integration, e2e) as CI does
+helm: ## build (once) and cache helm only: the chart tests render and install the chart with it
+	bash hack/testenv-build.sh tools helm
+
+test: install testenv helm ## run every test tier (unit, integration, e2e) as CI does
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test-unit: install ## run the fast tiers only (no control plane)
+test-unit: install helm ## run the fast tiers only (no control plane)
 	$(PY) -m pytest -m "not integration and not e2e" $(PYTEST_ARGS)
 
 lint: install ## ruff, formatting, mypy strict and the import contracts
@@ -54,6 +57,9 @@ run: install ## run the daemon against the current kubeconfig
 
 crds: install ## regenerate the CRDs in charts/ from the Python models
 	$(PY) hack/gen-crds.py
+
+chart-schema: install ## regenerate the settings part of the chart's values.schema.json from the settings model
+	$(PY) -m tests.chart.settings_schema
 
 .PHONY: docs
 docs: install ## regenerate docs/configuration.md and docs/nodegroup.md from the models
