@@ -19,6 +19,8 @@ Scopes:
 
 ``only_named`` names the setting whose value is the only object name the rule allows
 (``resourceNames``); ``create`` cannot be limited that way, so it is a rule of its own.
+``modes`` are the provisioning modes (``vpsie.mode``) that need a rule: only ``vm``
+NodeGroups name a Secret, so the chart grants ``secrets get`` in ``vm`` mode only.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ class Permission:
     why: str
     only_named: str = ""
     """A setting (``group.name``) naming the one object allowed; empty: any name."""
+    modes: tuple[str, ...] = ("vke", "vm")
+    """The provisioning modes in which the daemon makes the call."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True, order=True)
@@ -206,15 +210,21 @@ PERMISSIONS: tuple[Permission, ...] = (
         "", "secrets", ("get",), Scope.NAMESPACE,
         (f"{_OBJ}.read_secret_key", f"{_C}.groups.group_spec"),
         "the cloud-init user data a vm NodeGroup names (spec.provider.userDataSecretRef)",
+        modes=("vm",),
     ),
 )  # fmt: skip
 
 
 def grants(
-    permissions: tuple[Permission, ...] = PERMISSIONS, *, names: dict[str, str] | None = None
+    permissions: tuple[Permission, ...] = PERMISSIONS,
+    *,
+    names: dict[str, str] | None = None,
+    mode: str | None = None,
 ) -> set[Grant]:
-    """Every single grant of ``permissions``; ``names`` maps ``only_named`` settings to values."""
-    return set(_expand(permissions, names or {}))
+    """Every single grant of ``permissions`` (those ``mode`` needs, if given); ``names`` maps
+    ``only_named`` settings to their values."""
+    chosen = tuple(p for p in permissions if mode is None or mode in p.modes)
+    return set(_expand(chosen, names or {}))
 
 
 def _expand(permissions: tuple[Permission, ...], names: dict[str, str]) -> Iterator[Grant]:

@@ -36,9 +36,9 @@ def attributes(
     return attrs
 
 
-def allowed_reviews(namespace: str, lease: str) -> Iterator[JSON]:
-    """The requests every listed permission must allow, in ``namespace`` (the daemon's)."""
-    for g in sorted(grants(names={"kube.lease_name": lease})):
+def allowed_reviews(namespace: str, lease: str, *, mode: str) -> Iterator[JSON]:
+    """The requests every listed permission of ``mode`` must allow, ``namespace`` the daemon's."""
+    for g in sorted(grants(names={"kube.lease_name": lease}, mode=mode)):
         if g.scope is Scope.NAMESPACE:
             yield attributes(g.api_group, g.resource, g.verb, namespace=namespace, name=g.name)
         elif (g.api_group, g.resource) in CLUSTER_SCOPED:
@@ -48,11 +48,12 @@ def allowed_reviews(namespace: str, lease: str) -> Iterator[JSON]:
             yield attributes(g.api_group, g.resource, g.verb)
 
 
-def forbidden_reviews(namespace: str, lease: str) -> list[tuple[str, JSON]]:
-    """(why, attributes) of requests the role must refuse."""
+def forbidden_reviews(namespace: str, lease: str, *, mode: str) -> list[tuple[str, JSON]]:
+    """(why, attributes) of requests the role must refuse in ``mode``."""
     ns, other = namespace, OTHER_NAMESPACE
     a = attributes
-    return [
+    vke_only = [("get secrets in vke mode", a("", "secrets", "get", namespace=ns))]
+    return (vke_only if mode == "vke" else []) + [
         ("delete pods (only evictions)", a("", "pods", "delete", namespace=other)),
         ("delete pods in its own namespace", a("", "pods", "delete", namespace=ns)),
         ("create pods", a("", "pods", "create", namespace=ns)),

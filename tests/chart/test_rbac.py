@@ -84,9 +84,10 @@ def rendered_grants(objects: list[dict[str, Any]]) -> set[Grant]:
     return out
 
 
-def test_role_matches_the_code_s_permission_list(helm: Helm) -> None:
-    rendered = rendered_grants(helm.template())
-    listed = grants(names=LEASE)
+@pytest.mark.parametrize("mode", ["vke", "vm"])
+def test_role_matches_the_code_s_permission_list(helm: Helm, mode: str) -> None:
+    rendered = rendered_grants(helm.template({"vpsie": {"mode": mode}}))
+    listed = grants(names=LEASE, mode=mode)
     assert sorted(rendered - listed) == [], "the chart grants more than the code needs"
     assert sorted(listed - rendered) == [], "the chart misses a permission the code needs"
     assert not any("*" in (g.api_group, g.resource, g.verb) for g in rendered)
@@ -94,7 +95,8 @@ def test_role_matches_the_code_s_permission_list(helm: Helm) -> None:
 
 def test_the_lease_rule_names_the_configured_lease(helm: Helm) -> None:
     objects = helm.template({"leaderElection": {"leaseName": "autoscaler-leader"}})
-    assert rendered_grants(objects) == grants(names={"kube.lease_name": "autoscaler-leader"})
+    names = {"kube.lease_name": "autoscaler-leader"}
+    assert rendered_grants(objects) == grants(names=names, mode="vke")
     (rule,) = [r for r in one(objects, "Role")["rules"] if r.get("resourceNames")]
     assert rule == {
         "apiGroups": ["coordination.k8s.io"],
@@ -153,6 +155,13 @@ def test_every_used_by_names_a_real_function(path: str) -> None:
     target = resolve(path)
     assert inspect.isfunction(target), f"{path} is {target!r}, not a function"
     assert target.__module__ == path.rsplit(".", 2 if "." in target.__qualname__ else 1)[0]
+
+
+def test_secrets_are_read_in_vm_mode_only() -> None:
+    secrets = {(g.resource, g.verb) for g in grants(mode="vm")} - {
+        (g.resource, g.verb) for g in grants(mode="vke")
+    }
+    assert secrets == {("secrets", "get")}
 
 
 def test_every_permission_says_why() -> None:
