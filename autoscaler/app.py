@@ -64,6 +64,7 @@ from autoscaler.observability.vpsie_metrics import VPSieMetrics
 from autoscaler.observability.workqueue_metrics import WorkqueueMetricsProvider
 from autoscaler.server import BoundPorts, serve
 from autoscaler.settings import Settings, WatchSettings
+from autoscaler.vpsie.breaker import BreakerState, BreakerStatistics
 from autoscaler.vpsie.config import VPSieClientConfig
 from autoscaler.vpsie.factory import build_client, build_provider
 from autoscaler.vpsie.provider import Provider
@@ -282,7 +283,12 @@ async def amain(settings: Settings, *, bound: asyncio.Future[BoundPorts] | None 
         async with api_client(cfg) as api, build_client(vpsie, clock=clock) as http:
             provider = build_provider(vpsie, http=http, clock=clock)
             daemon = Daemon(settings, api=api, provider=provider, clock=clock)
-            http.observer = VPSieMetrics(daemon.registry).observe
+            vpsie_metrics = VPSieMetrics(daemon.registry)
+            http.observer = vpsie_metrics.observe
+            vpsie_metrics.track_breaker(
+                lambda: _breaker_reading(http.breaker.statistics()),
+                [state.value for state in BreakerState],
+            )
             await daemon.run(stop, bound=bound)
     except KubeConfigError as err:
         log.error("cannot configure the Kubernetes client", extra={"error": str(err)})
@@ -296,6 +302,10 @@ async def amain(settings: Settings, *, bound: asyncio.Future[BoundPorts] | None 
     finally:
         stop.uninstall()
     return EXIT_OK
+
+
+def _breaker_reading(seen: BreakerStatistics) -> tuple[str, int]:
+    return seen.state.value, seen.opened_total
 
 
 def vpsie_config_problem(settings: Settings) -> str | None:

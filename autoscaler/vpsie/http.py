@@ -158,9 +158,10 @@ class HttpClient:
         await self._pause.wait_open()
         await self._bucket.acquire()
         async with self._slots:
-            if not self.breaker.allow():
-                raise CircuitOpen(f"{request.endpoint}: VPSie API unavailable (circuit open)")
             start = self._clock.monotonic()
+            if not self.breaker.allow():
+                self._observe(request, CircuitOpen.__name__, start)
+                raise CircuitOpen(f"{request.endpoint}: VPSie API unavailable (circuit open)")
             raw: Raw | None = None
             try:
                 raw = await self._send(request, auth)

@@ -376,3 +376,31 @@ def test_request_durations_are_a_histogram_by_endpoint_and_outcome() -> None:
     assert registry.get_sample_value(f"{name}_count", {"endpoint": "K4", "outcome": "200"}) == 1
     slow = {"endpoint": "K4", "outcome": "TransportError", "le": "5.0"}
     assert registry.get_sample_value(f"{name}_bucket", slow) == 0
+
+
+def test_the_circuit_breaker_is_read_at_each_scrape() -> None:
+    registry = CollectorRegistry()
+    metrics = VPSieMetrics(registry)
+    reading: list[tuple[str, int]] = [("closed", 0)]
+    metrics.track_breaker(lambda: reading[-1], ["closed", "open"])
+    state = "vpsie_autoscaler_vpsie_circuit_state"
+    assert registry.get_sample_value(state, {"state": "closed"}) == 1
+    reading.append(("open", 1))
+    assert registry.get_sample_value(state, {"state": "closed"}) == 0
+    assert registry.get_sample_value(state, {"state": "open"}) == 1
+    assert registry.get_sample_value("vpsie_autoscaler_vpsie_circuit_opened_total") == 1
+
+
+async def test_a_call_the_breaker_refuses_is_observed(server: ScriptedVPSie) -> None:
+    limits = ClientLimits(
+        breaker_threshold=1, breaker_open_seconds=60, retry=RetryPolicy(retries=0)
+    )
+    async with connect(server, limits=limits) as http:
+        seen: list[str] = []
+        http.observer = lambda endpoint, outcome, seconds: seen.append(outcome)
+        server.always("GET", K1, HTML_502)
+        with pytest.raises(errors.ServerError):
+            await http.call(ep.list_clusters())
+        with pytest.raises(errors.CircuitOpen):
+            await http.call(ep.list_clusters())
+    assert seen[-1] == "CircuitOpen"
