@@ -304,7 +304,7 @@ def _exported_metric_names() -> set[str]:
     ScaleDownMetrics(registry)
     LifecycleMetrics(registry).watch_phases(list)
     UsageMetrics(registry)
-    VPSieMetrics(registry)
+    VPSieMetrics(registry).track_breaker(lambda: ("closed", 0), ["closed"])
     LeaderElectionMetrics(registry)
     WorkqueueMetricsProvider(registry)
     ControllerMetricsProvider(registry)
