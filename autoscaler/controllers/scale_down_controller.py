@@ -28,23 +28,14 @@ import dataclasses
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
-from autoscaler.controllers.context import NODEGROUPS, Context, node_ref, nodegroup_ref
+from autoscaler.controllers.context import Context, node_ref
 from autoscaler.controllers.drain_pods import DrainSettings, EvictPod
 from autoscaler.controllers.drain_pool import DrainPool
-from autoscaler.controllers.event_writer import EventWriter
 from autoscaler.controllers.joining import node_of
 from autoscaler.controllers.keys import DRAIN_STATUS, Reason
 from autoscaler.controllers.records import VPSieNodeRecord
-from autoscaler.controllers.scale_down_explain import (
-    NODE_EVENT_REPEAT_S,
-    event_text,
-    is_warning,
-    kept_summaries,
-    repeat_key,
-)
 from autoscaler.controllers.scale_down_inputs import (
     ScaleDownCaches,
     group_states,
@@ -61,8 +52,8 @@ from autoscaler.controllers.scale_down_removal import (
     remove,
     restore,
 )
+from autoscaler.controllers.scale_down_report import ScaleDownReporter
 from autoscaler.controllers.scale_down_settings import scale_down_policy_of
-from autoscaler.controllers.status_edit import stamp
 from autoscaler.core.records import lookup
 from autoscaler.core.resources import Phase
 from autoscaler.core.scale_down import plan_scale_down
@@ -122,11 +113,11 @@ class ScaleDownController:
             on_failed=self._failed,
             on_deletion_drained=self._deletion_drained,
         )
-        self.events = EventWriter(ctx, repeat_s=NODE_EVENT_REPEAT_S, name="scale-down")
+        self.reporter = ScaleDownReporter(ctx, metrics=metrics)
+        self.events = self.reporter.events
+        self.report = self.reporter.report
         self.unneeded: dict[str, dt.datetime] = {}
         self.backoff: dict[str, _Backoff] = {}
-        self._summaries: dict[str, str] = {}
-        self._scaled_down: dict[str, dt.datetime] = {}
         self.plans: list[ScaleDownPlan] = []
         """The last few plans, newest last (for tests and debugging)."""
 
@@ -171,13 +162,13 @@ class ScaleDownController:
         )
         self._metrics.planning.observe(time.perf_counter() - started)
         self.unneeded = dict(plan.unneeded_since)
-        self.report(plan, problems)
+        self.reporter.report(plan, problems)
         removing: dict[str, int] = {}
         if self.acting:
             for removal in plan.removals:
                 if await self._begin(removal):
                     removing[removal.group] = removing.get(removal.group, 0) + 1
-        await self._write_summaries(plan, states, removing, now)
+        await self.reporter.write_summaries(plan, states, removing)
         self.plans = [*self.plans[-4:], plan]
         if plan.removals:
             log.info(
@@ -261,8 +252,7 @@ class ScaleDownController:
     def _removed(self, job: DrainJob) -> None:
         self.backoff.pop(job.node, None)
         self.unneeded.pop(job.node, None)
-        self._scaled_down[job.group] = self._ctx.now()
-        self._summaries.pop(job.group, None)  # write lastScaleDownTime on the next pass
+        self.reporter.scaled_down(job.group, self._ctx.now())
 
     def _failed(self, job: DrainJob, reason: str) -> None:
         previous = self.backoff.get(job.node)
@@ -314,66 +304,3 @@ class ScaleDownController:
             text = "the drain was interrupted (restart or change of leader)"
             await restore(ctx, node, status="interrupted", message=text)
         await release(ctx, job)
-
-    # --- explanations ---------------------------------------------------------------------------
-    def report(self, plan: ScaleDownPlan, problems: Mapping[str, str]) -> None:
-        """Count and tell why each kept node stays (metrics, Events); warn about groups whose
-        scale-down spec cannot be read (``problems``)."""
-        self._metrics.unneeded.set(len(plan.unneeded_since))
-        self._metrics.kept(plan.kept_counts)
-        nodes = self._ctx.caches.nodes
-        keys = set()
-        for kept in plan.kept:
-            node = nodes.get(kept.node)
-            if node is None:
-                continue
-            keys.add(node.uid)
-            self.events.add(
-                node_ref(node),
-                key=node.uid,
-                reason=Reason.SCALE_DOWN_BLOCKED,
-                message=event_text(kept),
-                warning=is_warning(kept),
-                same=repeat_key(kept),
-            )
-        for name, problem in problems.items():
-            rec = self._ctx.caches.nodegroups.get(f"{self._ctx.namespace}/{name}")
-            if rec is not None:
-                keys.add(rec.meta.uid)
-                self.events.add(
-                    nodegroup_ref(rec),
-                    key=rec.meta.uid,
-                    reason=Reason.INVALID_SPEC,
-                    message=problem,
-                    warning=True,
-                )
-        self.events.keep_only(keys)
-
-    async def _write_summaries(
-        self,
-        plan: ScaleDownPlan,
-        states: Mapping[str, object],
-        removing: dict[str, int],
-        now: dt.datetime,
-    ) -> None:
-        """Per group, why its nodes are kept (``status.keptSummary``), and when it last lost
-        a node to scale-down (``status.lastScaleDownTime``)."""
-        texts = kept_summaries(plan.kept, states, removing=removing)
-        for name, text in texts.items():
-            down = self._scaled_down.get(name)
-            if self._summaries.get(name) == text:
-                continue
-            self._summaries[name] = text
-
-            def edit(obj: dict[str, Any], text: str = text, down: Any = down) -> dict[str, Any]:
-                status = dict(obj.get("status") or {})
-                status["keptSummary"] = text
-                if down is not None:
-                    status["lastScaleDownTime"] = stamp(down)
-                return status
-
-            try:
-                await self._ctx.objects.patch_status(NODEGROUPS, self._ctx.namespace, name, edit)
-            except errors.KubeError as err:
-                self._summaries.pop(name, None)
-                log.info("cannot write kept summary", extra={"nodegroup": name, "error": str(err)})
