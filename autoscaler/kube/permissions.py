@@ -157,7 +157,7 @@ PERMISSIONS: tuple[Permission, ...] = (
         ("autoscaler.kube.status.patch_status", f"{_C}.nodegroup.NodeGroupReconciler._write_status",
          f"{_C}.nodegroup.NodeGroupReconciler._invalid",
          f"{_C}.scale_up_controller.ScaleUpController._write_summaries",
-         f"{_C}.scale_down_controller.ScaleDownController._write_summaries"),
+         f"{_C}.scale_down_report.ScaleDownReporter.write_summaries"),
         "counts, conditions and the scale-up/scale-down summaries",
     ),
     Permission(
