@@ -32,7 +32,14 @@ from autoscaler.vpsie.provider import GroupSpec, Resolution, Worker
 WAITING = (Phase.PROVISIONING, Phase.DELETING)
 UNSURE = frozenset({Reason.UNKNOWN_OUTCOME, Reason.PROVISIONING_TIMED_OUT})
 """Failures after which the create may still have made a worker."""
-REFUSED = frozenset({Reason.QUOTA_EXCEEDED, Reason.PROVISIONING_FAILED, Reason.CREATE_NOT_ACCEPTED})
+REFUSED = frozenset(
+    {
+        Reason.QUOTA_EXCEEDED,
+        Reason.PROVISIONING_FAILED,
+        Reason.CREATE_NOT_ACCEPTED,
+        Reason.CREATE_NOT_SENT,
+    }
+)
 """Failures that prove no worker was made (a create whose answer was lost counts once the
 provider watched the listings for the whole unknown-outcome window and saw nothing: a
 worker that turns up later is an orphan, never another create's)."""
@@ -48,9 +55,33 @@ def failure_reason(rec: VPSieNodeRecord) -> str | None:
     return None
 
 
+def create_sent(rec: VPSieNodeRecord) -> bool:
+    """Whether the create call may have gone out: the ``Launched`` condition moved past
+    ``CreateRequested`` (it says ``CreateSent`` right before the call)."""
+    if rec.resource is None:
+        return False
+    for cond in rec.resource.status.conditions:
+        if cond.type == VPSieNodeConditionType.LAUNCHED:
+            return cond.reason != Reason.CREATE_REQUESTED
+    return False
+
+
+def never_sent(ctx: Context, rec: VPSieNodeRecord) -> bool:
+    """A create requested by a process that stopped before its call went out: no handle
+    here, no identity, and the ``Launched`` condition still says ``CreateRequested``."""
+    return (
+        rec.phase is Phase.PROVISIONING
+        and requested_at(rec) is not None
+        and rec.meta.uid not in ctx.handles
+        and not rec.aliases()
+        and not rec.adopted
+        and not create_sent(rec)
+    )
+
+
 def is_lost(ctx: Context, rec: VPSieNodeRecord) -> bool:
-    """A requested create without identity, adoption or a handle in this process, whose
-    worker may still turn up."""
+    """A sent create without identity, adoption or a handle in this process, whose worker
+    may still turn up."""
     waiting = rec.phase in WAITING or (rec.phase is Phase.FAILED and failure_reason(rec) in UNSURE)
     return (
         waiting
@@ -59,6 +90,7 @@ def is_lost(ctx: Context, rec: VPSieNodeRecord) -> bool:
         and not rec.adopted
         and rec.meta.uid not in ctx.handles
         and requested_at(rec) is not None
+        and create_sent(rec)
     )
 
 

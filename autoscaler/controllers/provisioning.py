@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 
 from autoscaler.controllers.context import VPSIENODES, Context, vpsienode_ref
-from autoscaler.controllers.identify import find_worker, may_claim, record_identity
+from autoscaler.controllers.identify import find_worker, may_claim, never_sent, record_identity
 from autoscaler.controllers.keys import CREATE_ATTEMPT, KNOWN_WORKERS, Reason
 from autoscaler.controllers.records import NodeGroupRecord, VPSieNodeRecord
 from autoscaler.controllers.recovery import worker_aliases
@@ -25,7 +25,7 @@ from autoscaler.core.resources import Phase, VPSieNodeConditionType
 from autoscaler.kube import errors
 from autoscaler.kube.reconciler import Result
 from autoscaler.vpsie.errors import QuotaExceeded, UnknownOutcome, VPSieError
-from autoscaler.vpsie.provider import CreateIntent, GroupSpec
+from autoscaler.vpsie.provider import BeforeSend, CreateIntent, GroupSpec
 
 LAUNCHED = VPSieNodeConditionType.LAUNCHED
 PENDING = (Phase.PENDING,)
@@ -83,6 +83,37 @@ def _intent(ctx: Context, rec: VPSieNodeRecord, spec: GroupSpec) -> CreateIntent
     return CreateIntent(group=spec.name, attempt_id=uuid.uuid4().hex)
 
 
+class _NotSent(Exception):
+    """The create was not sent: its ``CreateSent`` mark could not be written."""
+
+
+def _marker(ctx: Context, rec: VPSieNodeRecord, intent: CreateIntent) -> BeforeSend:
+    """Write ``Launched=Unknown/CreateSent`` right before the create call goes out, so that
+    after a crash a create that was never sent is told from one whose answer was lost."""
+
+    async def mark() -> None:
+        now = ctx.now()
+
+        def sent(status: dict[str, object]) -> dict[str, object]:
+            return with_condition(
+                status,
+                type=LAUNCHED,
+                value="Unknown",
+                reason=Reason.CREATE_SENT,
+                message=f"create attempt {intent.attempt_id} sent",
+                now=now,
+            )
+
+        try:
+            fresh = await transition(ctx, rec, expect=(Phase.PROVISIONING,), edit=sent)
+        except errors.KubeError as err:
+            raise _NotSent(str(err)) from err
+        if fresh is None:
+            raise _NotSent("the VPSieNode left Provisioning before its create was sent")
+
+    return mark
+
+
 async def _create(
     ctx: Context, rec: VPSieNodeRecord, spec: GroupSpec, intent: CreateIntent
 ) -> Result | None:
@@ -90,7 +121,12 @@ async def _create(
     if ctx.on_create_call is not None:
         ctx.on_create_call(rec.meta.name)
     try:
-        handle = await ctx.provider.create_worker(spec, intent=intent)
+        handle = await ctx.provider.create_worker(
+            spec, intent=intent, before_send=_marker(ctx, rec, intent)
+        )
+    except _NotSent:
+        await transition(ctx, rec, expect=expect, phase=Phase.PENDING)
+        return Result(ctx.settings.poll_interval_s)
     except QuotaExceeded as err:
         await fail(
             ctx,
@@ -161,6 +197,17 @@ async def track(ctx: Context, rec: VPSieNodeRecord, group: NodeGroupRecord) -> R
             expect=expect,
             message=f"worker not listed within {ctx.settings.provisioning_timeout_s:.0f}s",
             outcome="timed_out",
+        )
+        return None
+    if never_sent(ctx, rec):
+        await fail(
+            ctx,
+            rec,
+            reason=Reason.CREATE_NOT_SENT,
+            expect=expect,
+            message="the autoscaler stopped after recording this create and before sending"
+            " it; nothing was made",
+            outcome="not_sent",
         )
         return None
     if not ctx.provider.available:

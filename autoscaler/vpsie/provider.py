@@ -10,7 +10,7 @@ group's K2/K3 diff for VKE. ``delete_worker`` is always targeted; "already gone"
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -93,6 +93,10 @@ class GroupStatus:
     vpsie_group: NodeGroup | None = None
 
 
+BeforeSend = Callable[[], Awaitable[None]]
+"""Awaited right before a create call goes out (it records that the call may be sent)."""
+
+
 @dataclass(frozen=True, slots=True)
 class CreateIntent:
     """Chosen and persisted before the create call: an attempt id and, for VMs, the hostname."""
@@ -148,8 +152,14 @@ class Provider(Protocol):
     def prepare_create(self, group: GroupSpec) -> CreateIntent:
         """Choose what a create will be known by (a fresh hostname for VMs)."""
 
-    async def create_worker(self, group: GroupSpec, *, intent: CreateIntent) -> CreateHandle:
-        """Send the one create call; raises ``QuotaExceeded``, ``UnknownOutcome``, ..."""
+    async def create_worker(
+        self, group: GroupSpec, *, intent: CreateIntent, before_send: BeforeSend | None = None
+    ) -> CreateHandle:
+        """Send the one create call; raises ``QuotaExceeded``, ``UnknownOutcome``, ...
+
+        ``before_send`` is awaited right before the call goes out (under the provider's
+        create lock, if it has one); if it raises, nothing is sent and the error propagates.
+        """
 
     async def resolve(self, handle: CreateHandle) -> Resolved:
         """Identify the worker a create produced, once it is listed."""

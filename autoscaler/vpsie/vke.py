@@ -37,6 +37,7 @@ from autoscaler.vpsie.errors import (
 )
 from autoscaler.vpsie.outcome import watch_listings
 from autoscaler.vpsie.provider import (
+    BeforeSend,
     CreateHandle,
     CreateIntent,
     GroupSpec,
@@ -107,13 +108,17 @@ class VkeProvider:
         """A fresh attempt id (VKE chooses the hostname)."""
         return CreateIntent(group=_vke(group).name, attempt_id=self._new_id())
 
-    async def create_worker(self, group: GroupSpec, *, intent: CreateIntent) -> CreateHandle:
+    async def create_worker(
+        self, group: GroupSpec, *, intent: CreateIntent, before_send: BeforeSend | None = None
+    ) -> CreateHandle:
         """Snapshot, K4 once, and open a claim; an unknown outcome is checked, never re-sent."""
         async with self._lock:
             cluster, groups = await self._listing()
             target = find_group(_vke(group), groups)
             snapshot = take_snapshot(cluster, groups)
             confirmed = False
+            if before_send is not None:
+                await before_send()
             try:
                 added = await self._api.add_worker(self.cluster, target.id)
             except UnknownOutcome as err:

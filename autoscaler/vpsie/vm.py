@@ -21,6 +21,7 @@ from autoscaler.vpsie.errors import BadAccountPassword, NotDeletable, UnknownOut
 from autoscaler.vpsie.hostnames import HostnameMinter, belongs_to, is_valid_hostname
 from autoscaler.vpsie.outcome import watch_listings
 from autoscaler.vpsie.provider import (
+    BeforeSend,
     CreateHandle,
     CreateIntent,
     GroupSpec,
@@ -111,7 +112,9 @@ class VmProvider:
         hostname = self._minter.mint(prefix=self._prefix(spec), group=spec.name)
         return CreateIntent(group=spec.name, attempt_id=hostname, hostname=hostname)
 
-    async def create_worker(self, group: GroupSpec, *, intent: CreateIntent) -> CreateHandle:
+    async def create_worker(
+        self, group: GroupSpec, *, intent: CreateIntent, before_send: BeforeSend | None = None
+    ) -> CreateHandle:
         """V4 once; an unknown outcome is settled by searching V3/V1 for the hostname."""
         spec = _vm(group)
         hostname = intent.hostname or ""
@@ -120,6 +123,8 @@ class VmProvider:
         ):
             raise ValueError("the intent's hostname was not minted for this group")
         create = vm_create(spec, self._defaults, hostname=hostname)
+        if before_send is not None:
+            await before_send()
         try:
             await self._api.create_vm(create)
         except UnknownOutcome as err:

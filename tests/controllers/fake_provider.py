@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Literal
 
 from autoscaler.vpsie.provider import (
+    BeforeSend,
     CreateHandle,
     CreateIntent,
     GroupSpec,
@@ -91,8 +92,12 @@ class FakeProvider:
             return CreateIntent(group=group.name, attempt_id=hostname, hostname=hostname)
         return CreateIntent(group=group.name, attempt_id=f"attempt-{n}")
 
-    async def create_worker(self, group: GroupSpec, *, intent: CreateIntent) -> CreateHandle:
+    async def create_worker(
+        self, group: GroupSpec, *, intent: CreateIntent, before_send: BeforeSend | None = None
+    ) -> CreateHandle:
         """Record the call; fail if told to; else a worker listed after ``list_after``."""
+        if before_send is not None:
+            await before_send()
         self.create_calls.append((group.name, intent))
         if self.before_create is not None:
             self.before_create(intent)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -151,13 +152,52 @@ async def test_a_restart_recovers_a_lost_vke_create_without_taking_older_workers
     assert "WorkerRecovered" in w.log.reasons()
 
 
+async def test_a_create_never_sent_before_a_restart_fails_at_once_and_holds_nothing() -> None:
+    w = World()
+    await w.group()
+    lost = await w.member()
+
+    async def die(*_: Any, **__: Any) -> Any:
+        raise asyncio.CancelledError  # the process stops before the call goes out
+
+    real, w.provider.create_worker = w.provider.create_worker, die  # type: ignore[method-assign]
+    with pytest.raises(asyncio.CancelledError):
+        await w.reconcile(lost)
+    w.kube.sync()
+    assert w.phase(lost) == "Provisioning"
+    w.provider.create_worker = real  # type: ignore[method-assign]
+    w.ctx.handles.clear()
+
+    await w.reconcile(lost)
+    assert w.phase(lost) == "Failed"
+    assert w.vn(lost)["status"]["lastError"].startswith("CreateNotSent")
+    later = await w.member()
+    await w.until_phase(later, "Joining")  # no hold: nothing of the lost one can turn up
+    await w.reconcile(lost)  # the Failed path: nothing to look for, nothing deleted
+    assert len(w.provider.create_calls) == 1
+    assert w.provider.delete_calls == []
+
+
+async def test_the_create_is_marked_sent_before_the_call_goes_out(world: World) -> None:
+    name = await world.member()
+    seen: list[str] = []
+
+    def before(intent: Any) -> None:
+        launched = [c for c in world.vn(name)["status"]["conditions"] if c["type"] == "Launched"]
+        seen.append(launched[0]["reason"])
+
+    world.provider.before_create = before
+    await world.until_phase(name, "Provisioning")
+    assert seen == ["CreateSent"]
+
+
 async def test_a_lost_create_holds_its_group_until_it_can_no_longer_claim_a_worker() -> None:
     w = World(list_after=100)  # provisioning timeout 60 s, unknown-outcome window 30 s
     await w.group()
     lost = await w.member()
     await w.reconcile(lost)
     assert w.phase(lost) == "Provisioning"
-    w.provider._pending.clear()  # the process died before its create call went out
+    w.provider._pending.clear()  # its create call went out, but VPSie never lists a worker
     w.ctx.handles.clear()
     w.provider.handles.clear()
 
