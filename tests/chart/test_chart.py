@@ -44,6 +44,7 @@ MONITORING = {
 VALUE_SETS = [
     pytest.param({}, id="defaults"),
     pytest.param({**VM, **CLIENT}, id="vm-mode-client-credentials"),
+    pytest.param(MONITORING, id="monitoring"),
     pytest.param(
         {
             "replicaCount": 1,
@@ -336,6 +337,14 @@ def test_monitoring_objects_embed_the_chart_s_files(helm: Helm, chart_with_files
     assert dashboard["metadata"]["labels"]["grafana_dashboard"] == "1"
     assert dashboard["data"] == {"vpsie-autoscaler.json": DASHBOARD.rstrip("\n")}
     assert not find(helm.template(chart=chart_with_files), "PrometheusRule"), "off by default"
+
+
+def test_the_chart_ships_its_alert_rules_and_dashboard(helm: Helm) -> None:
+    objects = helm.template(MONITORING)
+    rules = yaml.safe_load((CHART / "files" / "alerts.yaml").read_text())
+    assert one(objects, "PrometheusRule")["spec"] == {"groups": rules["groups"]}
+    text = (CHART / "files" / "dashboard.json").read_text()
+    assert one(objects, "ConfigMap")["data"] == {"vpsie-autoscaler.json": text.rstrip("\n")}
 
 
 def test_monitoring_objects_need_their_files(helm: Helm, chart_with_files: Path) -> None:
