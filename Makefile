@@ -36,10 +36,10 @@ tools: ## build (once) and cache helm and promtool
 helm: ## build (once) and cache helm only: the chart tests render and install the chart with it
 	bash hack/testenv-build.sh tools helm
 
-test: install testenv helm ## run every test tier (unit, integration, e2e) as CI does
+test: install testenv tools ## run every test tier (unit, integration, e2e) as CI does
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test-unit: install helm ## run the fast tiers only (no control plane)
+test-unit: install tools ## run the fast tiers only (no control plane)
 	$(PY) -m pytest -m "not integration and not e2e" $(PYTEST_ARGS)
 
 lint: install ## ruff, formatting, mypy strict and the import contracts
