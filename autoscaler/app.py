@@ -135,7 +135,6 @@ def build_informers(
         api,
         namespace=settings.kube.namespace,
         request_timeout=settings.kube.request_timeout_s,
-        page_size=settings.watch.page_size,
         clock=clock,
         options=informer_options(settings.watch),
     )

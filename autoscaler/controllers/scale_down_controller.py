@@ -227,18 +227,7 @@ class ScaleDownController:
             return not await arrivals(ctx, node.name)
         if not pods:
             return True
-        m = rec.meta
-        job = DrainJob(
-            node=node.name,
-            group=rec.group or "",
-            vpsienode=rec.key,
-            namespace=m.namespace,
-            name=m.name,
-            uid=m.uid,
-            pods=pods,
-            utilization=0.0,
-            deleting=True,
-        )
+        job = DrainJob.of(rec, node=node.name, pods=pods, deleting=True)
         text = f"draining the node before its worker is deleted: {len(pods)} pod(s) to move"
         await ctx.event(node_ref(node), Reason.SCALE_DOWN, text)
         self.pool.submit(job)
@@ -283,16 +272,7 @@ class ScaleDownController:
 
     async def _finish_orphan(self, rec: VPSieNodeRecord, node: str | None) -> None:
         ctx = self._ctx
-        job = DrainJob(
-            node=node or "",
-            group=rec.group or "",
-            vpsienode=rec.key,
-            namespace=rec.meta.namespace,
-            name=rec.meta.name,
-            uid=rec.meta.uid,
-            pods=(),
-            utilization=0.0,
-        )
+        job = DrainJob.of(rec, node=node or "")
         cached = ctx.caches.nodes.get(node) if node else None
         drained = cached is not None and lookup(cached.annotations, DRAIN_STATUS) == "complete"
         if node and drained and not await arrivals(ctx, node):

@@ -57,6 +57,30 @@ class DrainJob:
     """A drain before the deletion someone else asked for (the VPSieNode is being deleted):
     nothing is removed or released after it."""
 
+    @classmethod
+    def of(
+        cls,
+        owner: VPSieNodeRecord,
+        *,
+        node: str,
+        pods: tuple[PodRecord, ...] = (),
+        utilization: float = 0.0,
+        deleting: bool = False,
+    ) -> DrainJob:
+        """The job of ``owner``'s Node ``node``."""
+        m = owner.meta
+        return cls(
+            node=node,
+            group=owner.group or "",
+            vpsienode=owner.key,
+            namespace=m.namespace,
+            name=m.name,
+            uid=m.uid,
+            pods=pods,
+            utilization=utilization,
+            deleting=deleting,
+        )
+
     @property
     def empty(self) -> bool:
         """Whether no pod had to move (the node is deleted at once after its taint)."""
@@ -75,17 +99,9 @@ async def claim(ctx: Context, removal: Removal, owner: VPSieNodeRecord) -> Drain
     fresh = await transition(ctx, owner, expect=(Phase.READY,), phase=Phase.DRAINING)
     if fresh is None:
         return None
-    m = owner.meta
-    return DrainJob(
-        node=removal.node,
-        group=removal.group,
-        vpsienode=owner.key,
-        namespace=m.namespace,
-        name=m.name,
-        uid=m.uid,
-        pods=tuple(move.pod for move in removal.pods),
-        utilization=removal.utilization,
-    )
+    pods = tuple(move.pod for move in removal.pods)
+    job = DrainJob.of(owner, node=removal.node, pods=pods, utilization=removal.utilization)
+    return dataclasses.replace(job, group=removal.group)
 
 
 def needs_node(pod: PodRecord) -> bool:

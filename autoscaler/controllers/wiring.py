@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from kubernetes_asyncio.client import ApiClient, CustomObjectsApi
@@ -228,11 +228,11 @@ def lifecycle_informers(
     *,
     namespace: str,
     request_timeout: float,
-    page_size: int | None,
     clock: Clock,
-    options: dict[str, Any] | None = None,
+    options: Mapping[str, Any],
 ) -> dict[str, Informer[Any]]:
-    """The NodeGroup and VPSieNode informers of ``namespace`` (every replica keeps them)."""
+    """The NodeGroup and VPSieNode informers of ``namespace`` (every replica keeps them);
+    ``options`` are the list/watch options of every informer (``app.informer_options``)."""
     custom = CustomObjectsApi(api)
 
     def source(plural: str) -> KubeListWatch:
@@ -241,7 +241,7 @@ def lifecycle_informers(
         )
         return KubeListWatch(method, request_timeout=request_timeout)
 
-    common: dict[str, Any] = {"clock": clock, **(options or {"page_size": page_size})}
+    common: dict[str, Any] = {"clock": clock, **options}
     return {
         "nodegroups": Informer(
             source(NODEGROUPS), transform=project_nodegroup, name="nodegroups", **common
